@@ -1,0 +1,269 @@
+//! `canvass run`: the embedded pipeline on one machine. Ingest feeds an in-process channel; the
+//! detector stage takes frames off it (until the detector lands, it counts them and can dump
+//! them as JPEG files).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use canvass_ingest::{IngestConfig, IngestReport, InputSpec};
+use canvass_transport::FrameSource;
+use canvass_transport::channel::channel;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::FileConfig;
+use crate::progress::InputProgress;
+
+/// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
+const CHANNEL_CAPACITY: usize = 16;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Data folder (ingest log now; the event lake from the event-lake stage on).
+    #[arg(long, env = "CANVASS_DATA")]
+    data: Option<PathBuf>,
+    /// Source (camera) id for every input; default: derived from each file name or URL.
+    #[arg(long)]
+    source: Option<String>,
+    /// Frames sampled per second of video; 0 keeps every frame. [default: 2]
+    #[arg(long, env = "CANVASS_FPS")]
+    fps: Option<f64>,
+    /// Wall-clock time of the first frame (RFC 3339, e.g. 2026-11-23T08:00:00Z); default: the
+    /// file's creation_time tag, else the time of ingest. Only with a single input.
+    #[arg(long)]
+    start: Option<DateTime<Utc>>,
+    /// Longest side of sampled frames in pixels; 0 keeps the decoded size. [default: 640]
+    #[arg(long, env = "CANVASS_MAX_SIDE")]
+    max_side: Option<u32>,
+    /// JPEG quality of sampled frames, 1-100. [default: 85]
+    #[arg(long, env = "CANVASS_JPEG_QUALITY", value_parser = clap::value_parser!(u8).range(1..=100))]
+    jpeg_quality: Option<u8>,
+    /// Decoder threads; 0 = one per core. [default: 0]
+    #[arg(long, env = "CANVASS_DECODER_THREADS")]
+    decoder_threads: Option<usize>,
+    /// Treat http(s) URLs as live feeds: reconnect when they end.
+    #[arg(long)]
+    live: bool,
+    /// Reconnect attempts in a row before giving up on a URL. [default: unlimited for live
+    /// streams, 5 for others]
+    #[arg(long, env = "CANVASS_MAX_RETRIES")]
+    max_retries: Option<u32>,
+    /// Also write every sampled frame as a JPEG file under this folder.
+    #[arg(long, value_name = "DIR")]
+    dump_frames: Option<PathBuf>,
+    /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
+    #[arg(required = true, value_name = "FILE_OR_URL")]
+    inputs: Vec<String>,
+}
+
+/// One line of `<data>/ingest/log.jsonl`: what was ingested, when, and how it went. Batch
+/// reprocessing reads it to find the evidence a source was built from.
+#[derive(Serialize)]
+struct IngestLogEntry<'a> {
+    ingested_at: DateTime<Utc>,
+    input: &'a str,
+    source_id: &'a str,
+    ok: bool,
+    error: Option<String>,
+    frames_decoded: u64,
+    frames_sampled: u64,
+    corrupt_packets: u64,
+    media_end_s: f64,
+    wall_clock_source: Option<canvass_schemas::WallClockSource>,
+    wall_clock_origin: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct ReceivedFrames {
+    frames: u64,
+    bytes: u64,
+}
+
+pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    let config = ingest_config(&args, file)?;
+    if args.start.is_some() && args.inputs.len() > 1 {
+        bail!("--start gives the wall-clock time of one recording; run each file separately");
+    }
+    let data_dir =
+        args.data.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"));
+    std::fs::create_dir_all(data_dir.join("ingest"))
+        .with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    let stop = config.stop.clone();
+    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+
+    let (mut sink, source) = channel(CHANNEL_CAPACITY);
+    let dump_dir = args.dump_frames.clone();
+    let consumer = std::thread::Builder::new()
+        .name("detect".into())
+        .spawn(move || consume_frames(source, dump_dir.as_deref()))?;
+
+    let mut failures = 0usize;
+    let mut rows = Vec::new();
+    for input in &args.inputs {
+        let spec = InputSpec::parse(input);
+        let name = spec.display_name();
+        let source_id = match &args.source {
+            Some(id) => canvass_ingest::sanitize_source_id(id),
+            None => spec.default_source_id(),
+        };
+        let mut progress = InputProgress::new(&name);
+        let result =
+            canvass_ingest::ingest(&spec, &source_id, &config, &mut sink, &mut |p| progress.update(p));
+        progress.finish();
+        if let Err(e) = &result {
+            eprintln!("error: {name}: {e}");
+            failures += 1;
+        }
+        append_log(&data_dir, &name, &source_id, &result)?;
+        if let Ok(report) = result {
+            if report.interrupted {
+                tracing::warn!(input = %name, "stopped before the end of the input");
+            }
+            rows.push(report);
+        }
+        if config.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    drop(sink);
+    let received = consumer.join().map_err(|_| anyhow::anyhow!("frame consumer panicked"))??;
+    print_summary(&rows, &received);
+    let total = args.inputs.len();
+    if failures > 0 {
+        eprintln!("{failures} of {total} inputs failed");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConfig> {
+    let defaults = IngestConfig::default();
+    let fps = args.fps.or(file.ingest.fps).unwrap_or(defaults.fps);
+    if !fps.is_finite() || fps < 0.0 {
+        bail!("--fps must be 0 (every frame) or a positive number, got {fps}");
+    }
+    let jpeg_quality = args.jpeg_quality.or(file.ingest.jpeg_quality).unwrap_or(defaults.jpeg_quality);
+    if !(1..=100).contains(&jpeg_quality) {
+        bail!("jpeg_quality must be 1-100, got {jpeg_quality}");
+    }
+    let mut reconnect = defaults.reconnect.clone();
+    reconnect.max_attempts = args.max_retries.or(file.ingest.max_retries);
+    Ok(IngestConfig {
+        fps,
+        max_side: args.max_side.or(file.ingest.max_side).unwrap_or(defaults.max_side),
+        jpeg_quality,
+        decoder_threads: args
+            .decoder_threads
+            .or(file.ingest.decoder_threads)
+            .unwrap_or(defaults.decoder_threads),
+        start: args.start,
+        http_is_live: args.live,
+        reconnect,
+        stop: Arc::new(AtomicBool::new(false)),
+        ..defaults
+    })
+}
+
+/// The detector stage's place in the embedded pipeline: takes every frame off the channel.
+fn consume_frames(
+    mut source: impl FrameSource,
+    dump_dir: Option<&Path>,
+) -> anyhow::Result<BTreeMap<String, ReceivedFrames>> {
+    let mut received: BTreeMap<String, ReceivedFrames> = BTreeMap::new();
+    while let Some(frame) = source.recv()? {
+        let h = &frame.header;
+        if let Some(dir) = dump_dir {
+            let folder = dir.join(&h.source_id);
+            std::fs::create_dir_all(&folder)?;
+            let name = format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us);
+            std::fs::write(folder.join(name), &frame.image)?;
+        }
+        let entry = received.entry(h.input.clone()).or_default();
+        entry.frames += 1;
+        entry.bytes += frame.image.len() as u64;
+    }
+    Ok(received)
+}
+
+fn append_log(
+    data_dir: &Path,
+    input: &str,
+    source_id: &str,
+    result: &Result<IngestReport, canvass_ingest::IngestError>,
+) -> anyhow::Result<()> {
+    let report = result.as_ref().ok();
+    let entry = IngestLogEntry {
+        ingested_at: Utc::now(),
+        input,
+        source_id,
+        ok: result.is_ok(),
+        error: result.as_ref().err().map(|e| e.to_string()),
+        frames_decoded: report.map_or(0, |r| r.frames_decoded),
+        frames_sampled: report.map_or(0, |r| r.frames_sampled),
+        corrupt_packets: report.map_or(0, |r| r.corrupt_packets),
+        media_end_s: report.map_or(0.0, |r| r.media_end_us as f64 / 1e6),
+        wall_clock_source: report.map(|r| r.wall_clock.source),
+        wall_clock_origin: report.map(|r| r.wall_clock.origin),
+    };
+    let path = data_dir.join("ingest").join("log.jsonl");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(file, "{}", serde_json::to_string(&entry)?)?;
+    Ok(())
+}
+
+fn print_summary(rows: &[IngestReport], received: &BTreeMap<String, ReceivedFrames>) {
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  clock",
+        "input", "source", "codec", "size", "decoded", "sampled", "corrupt", "media s", "speed"
+    );
+    for r in rows {
+        let media_s = r.media_end_us as f64 / 1e6;
+        let speed = media_s / r.elapsed.as_secs_f64().max(1e-3);
+        let delivered = received.get(&r.input).map_or(0, |f| f.frames);
+        debug_assert_eq!(delivered, r.frames_sampled);
+        println!(
+            "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8.1} {:>6.1}x  {}",
+            truncate_left(&r.input, 36),
+            truncate_left(&r.source_id, 20),
+            r.codec,
+            format!("{}x{}", r.width, r.height),
+            r.frames_decoded,
+            delivered,
+            r.corrupt_packets,
+            media_s,
+            speed,
+            clock_label(r),
+        );
+    }
+}
+
+fn clock_label(r: &IngestReport) -> String {
+    let source = match r.wall_clock.source {
+        canvass_schemas::WallClockSource::Operator => "--start",
+        canvass_schemas::WallClockSource::Container => "creation_time",
+        canvass_schemas::WallClockSource::Ingest => "ingest time",
+    };
+    format!("{} ({source})", r.wall_clock.origin.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn truncate_left(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(count - (width - 1)).collect();
+    format!("…{tail}")
+}

@@ -1,0 +1,50 @@
+//! `canvass`: one binary, one subcommand per job.
+
+mod commands;
+mod config;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "canvass", version, about = "Search video for vehicles and weapons, never faces")]
+struct Cli {
+    /// TOML configuration file; flags and CANVASS_* environment variables override it.
+    #[arg(long, global = true, env = "CANVASS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter (tracing's EnvFilter syntax), e.g. `debug` or `canvass_ingest=debug`.
+    #[arg(long, global = true, env = "CANVASS_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode video files or streams and sample frames for detection (embedded mode).
+    Run(commands::run::RunArgs),
+    /// Show the streams, duration, frame rate and codecs of video files or streams.
+    Probe(commands::probe::ProbeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = config::FileConfig::load(cli.config.as_deref()).and_then(|file| match cli.command {
+        Command::Run(args) => commands::run::run(args, &file),
+        Command::Probe(args) => commands::probe::run(args),
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The detection event: one object's appearance in one source, from first to last sighting.
+//! Schema: schemas/json/detection_event.v1.json.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version of `DetectionEvent`; bump on any incompatible change and keep the old JSON schema file.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// Top level of canvass's taxonomy. There is deliberately no person or face category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Vehicle,
+    Weapon,
+}
+
+/// Leaf classes of the taxonomy; a model's classes map into these or are dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectClass {
+    Car,
+    Pickup,
+    Van,
+    Truck,
+    Bus,
+    Motorcycle,
+    Bicycle,
+    /// A firearm the model could not tell apart further.
+    Firearm,
+    Handgun,
+    LongGun,
+    Knife,
+    OtherWeapon,
+}
+
+impl ObjectClass {
+    pub fn category(self) -> Category {
+        match self {
+            Self::Car
+            | Self::Pickup
+            | Self::Van
+            | Self::Truck
+            | Self::Bus
+            | Self::Motorcycle
+            | Self::Bicycle => Category::Vehicle,
+            Self::Firearm | Self::Handgun | Self::LongGun | Self::Knife | Self::OtherWeapon => {
+                Category::Weapon
+            }
+        }
+    }
+
+    /// The full taxonomy label, e.g. `weapon/firearm/handgun`.
+    pub fn taxonomy_label(self) -> &'static str {
+        match self {
+            Self::Car => "vehicle/car",
+            Self::Pickup => "vehicle/pickup",
+            Self::Van => "vehicle/van",
+            Self::Truck => "vehicle/truck",
+            Self::Bus => "vehicle/bus",
+            Self::Motorcycle => "vehicle/motorcycle",
+            Self::Bicycle => "vehicle/bicycle",
+            Self::Firearm => "weapon/firearm",
+            Self::Handgun => "weapon/firearm/handgun",
+            Self::LongGun => "weapon/firearm/long_gun",
+            Self::Knife => "weapon/knife",
+            Self::OtherWeapon => "weapon/other",
+        }
+    }
+}
+
+/// The named colour palette for vehicles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    Red,
+    Orange,
+    Yellow,
+    Green,
+    Blue,
+    Purple,
+    Pink,
+    Brown,
+    White,
+    /// Grey or silver.
+    Grey,
+    Black,
+}
+
+/// An attribute value with the confidence the detector has in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColourAttribute {
+    pub value: Colour,
+    /// 0..=1
+    pub confidence: f32,
+}
+
+/// Attributes of the object beyond its class. Absent when not applicable (weapons have no colour).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attributes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<ColourAttribute>,
+}
+
+/// Axis-aligned box in the frame, normalised to 0..=1 of the frame's width and height so it
+/// holds for the original video whatever size the detector saw.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BoundingBox {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// The frame in which the object was seen best, used for the thumbnail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BestFrame {
+    pub sequence: u64,
+    pub media_time_us: i64,
+    pub bbox: BoundingBox,
+    pub confidence: f32,
+}
+
+/// Which model produced the event; reprocessing with a newer model yields new event ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    pub name: String,
+    pub version: String,
+    /// SHA-256 of the model file, lowercase hex.
+    pub sha256: String,
+}
+
+/// One object's appearance in one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionEvent {
+    /// Always `EVENT_SCHEMA_VERSION` for this type.
+    pub schema_version: u32,
+    /// Deterministic: see `EventId::derive`. Re-running the same input with the same model
+    /// yields the same id, which makes writes idempotent.
+    pub event_id: String,
+    pub source_id: String,
+    /// File path or stream URL, without credentials.
+    pub input: String,
+    pub category: Category,
+    pub class: ObjectClass,
+    /// `class` as a taxonomy path, e.g. `vehicle/pickup`.
+    pub taxonomy_label: String,
+    /// The model's own class name that was mapped to `class`.
+    pub model_class: String,
+    pub attributes: Attributes,
+    /// Highest per-frame confidence over the track.
+    pub confidence: f32,
+    pub mean_confidence: f32,
+    /// Number of sampled frames the object was detected in.
+    pub frames: u32,
+    pub media_start_us: i64,
+    pub media_end_us: i64,
+    pub wall_start: DateTime<Utc>,
+    pub wall_end: DateTime<Utc>,
+    pub best_frame: BestFrame,
+    /// Object-store key of the JPEG thumbnail of the best frame.
+    pub thumbnail_key: String,
+    pub model: ModelRef,
+}
+
+/// Derives event ids.
+pub struct EventId;
+
+impl EventId {
+    /// Same source, same model file, same class, same first sighting: same id. 32 hex chars
+    /// (128 bits of SHA-256) keep collisions out of reach for any realistic lake.
+    pub fn derive(source_id: &str, model_sha256: &str, class: ObjectClass, first_sequence: u64) -> String {
+        let mut hasher = Sha256::new();
+        // Length-prefix the strings so ("ab","c") and ("a","bc") cannot collide.
+        for part in [source_id, model_sha256, class.taxonomy_label()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hasher.update(first_sequence.to_be_bytes());
+        let digest = hasher.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_id_is_stable_and_sensitive_to_every_part() {
+        let base = EventId::derive("cam1", "abc", ObjectClass::Car, 10);
+        assert_eq!(base.len(), 32);
+        assert_eq!(base, EventId::derive("cam1", "abc", ObjectClass::Car, 10));
+        assert_ne!(base, EventId::derive("cam2", "abc", ObjectClass::Car, 10));
+        assert_ne!(base, EventId::derive("cam1", "abd", ObjectClass::Car, 10));
+        assert_ne!(base, EventId::derive("cam1", "abc", ObjectClass::Van, 10));
+        assert_ne!(base, EventId::derive("cam1", "abc", ObjectClass::Car, 11));
+        assert_ne!(
+            EventId::derive("ab", "c", ObjectClass::Car, 0),
+            EventId::derive("a", "bc", ObjectClass::Car, 0)
+        );
+    }
+
+    #[test]
+    fn taxonomy_labels_start_with_their_category() {
+        use ObjectClass::*;
+        let all = [
+            Car,
+            Pickup,
+            Van,
+            Truck,
+            Bus,
+            Motorcycle,
+            Bicycle,
+            Firearm,
+            Handgun,
+            LongGun,
+            Knife,
+            OtherWeapon,
+        ];
+        for class in all {
+            let category = serde_json::to_value(class.category()).unwrap();
+            let prefix = format!("{}/", category.as_str().unwrap());
+            assert!(class.taxonomy_label().starts_with(&prefix), "{class:?}");
+        }
+    }
+}

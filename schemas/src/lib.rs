@@ -1,0 +1,28 @@
+//! Versioned types for everything that crosses a process boundary in canvass.
+//!
+//! Each type has a JSON Schema file in `schemas/json/`, named `<type>.v<version>.json`; the test
+//! `json_schema_files_match_the_types` fails when a type changes without its file.
+//! Regenerate with `cargo run -p canvass-schemas --bin canvass-write-schemas`.
+
+pub mod event;
+pub mod frame;
+
+pub use event::*;
+pub use frame::*;
+
+/// The published JSON Schema files: file name and the schema it must contain.
+pub fn json_schemas() -> Vec<(String, serde_json::Value)> {
+    let frame = schemars::schema_for!(FrameHeader);
+    let event = schemars::schema_for!(DetectionEvent);
+    vec![
+        (format!("frame_header.v{FRAME_SCHEMA_VERSION}.json"), frame.to_value()),
+        (format!("detection_event.v{EVENT_SCHEMA_VERSION}.json"), event.to_value()),
+    ]
+}
+
+/// Renders a schema the way the files are written: pretty, with a trailing newline.
+pub fn render_json_schema(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("json values always serialise");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,41 @@
+//! In-process transport for the embedded mode: a bounded channel of encoded frame messages.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use canvass_schemas::FrameMessage;
+
+use crate::{FrameSink, FrameSource, TransportError};
+
+/// A connected sink/source pair holding at most `capacity` frames in flight; a full channel
+/// blocks the sender, which is the back-pressure that keeps memory bounded.
+pub fn channel(capacity: usize) -> (ChannelSink, ChannelSource) {
+    let (tx, rx) = sync_channel(capacity);
+    (ChannelSink { tx }, ChannelSource { rx })
+}
+
+pub struct ChannelSink {
+    tx: SyncSender<Vec<u8>>,
+}
+
+pub struct ChannelSource {
+    rx: Receiver<Vec<u8>>,
+}
+
+impl FrameSink for ChannelSink {
+    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+        self.tx.send(frame.encode()).map_err(|_| TransportError::Closed)
+    }
+}
+
+impl FrameSource for ChannelSource {
+    fn recv(&mut self) -> Result<Option<FrameMessage>, TransportError> {
+        match self.rx.recv() {
+            Ok(bytes) => Ok(Some(FrameMessage::decode(&bytes)?)),
+            // Every sink is gone: the input has ended.
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

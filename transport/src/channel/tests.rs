@@ -1,0 +1,63 @@
+use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, ImageEncoding, WallClockSource};
+
+use super::*;
+
+fn frame(sequence: u64) -> FrameMessage {
+    FrameMessage {
+        header: FrameHeader {
+            schema_version: FRAME_SCHEMA_VERSION,
+            source_id: "cam".into(),
+            input: "x.mp4".into(),
+            sequence,
+            media_time_us: sequence as i64 * 500_000,
+            wall_time: "2026-01-01T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+            wall_clock_source: WallClockSource::Ingest,
+            original_width: 2,
+            original_height: 2,
+            width: 2,
+            height: 2,
+            encoding: ImageEncoding::Jpeg,
+            encoded_bytes: 3,
+        },
+        image: vec![1, 2, 3],
+    }
+}
+
+#[test]
+fn delivers_frames_in_order_then_ends() {
+    let (mut sink, mut source) = channel(4);
+    let producer = std::thread::spawn(move || {
+        for seq in 0..10 {
+            sink.send(&frame(seq)).unwrap();
+        }
+    });
+    let mut received = Vec::new();
+    while let Some(msg) = source.recv().unwrap() {
+        received.push(msg.header.sequence);
+    }
+    producer.join().unwrap();
+    assert_eq!(received, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn full_channel_blocks_the_sender() {
+    let (mut sink, mut source) = channel(1);
+    sink.send(&frame(0)).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let producer = std::thread::spawn(move || {
+        sink.send(&frame(1)).unwrap();
+        done_tx.send(()).unwrap();
+    });
+    // The second send cannot complete while the first frame is still queued.
+    assert!(done_rx.recv_timeout(std::time::Duration::from_millis(200)).is_err());
+    assert_eq!(source.recv().unwrap().unwrap().header.sequence, 0);
+    done_rx.recv().unwrap();
+    producer.join().unwrap();
+}
+
+#[test]
+fn send_after_the_source_is_gone_reports_closed() {
+    let (mut sink, source) = channel(1);
+    drop(source);
+    assert!(matches!(sink.send(&frame(0)), Err(TransportError::Closed)));
+}

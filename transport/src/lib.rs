@@ -1,0 +1,35 @@
+//! Frame transport between ingest and detection.
+//!
+//! Both ends speak `FrameMessage` in its wire encoding, whatever the transport, so the embedded
+//! mode and the distributed mode feed the detector exactly the same bytes.
+
+pub mod channel;
+
+use canvass_schemas::{FrameDecodeError, FrameMessage};
+
+/// Why a frame could not be handed on or taken off a transport.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The other end has gone away; nothing more can be sent or received.
+    #[error("transport closed")]
+    Closed,
+    /// A message arrived that is not a valid frame message.
+    #[error("malformed frame message: {0}")]
+    Malformed(#[from] FrameDecodeError),
+}
+
+/// Where ingest hands sampled frames. Implementations apply back-pressure by blocking in `send`
+/// rather than buffering without bound.
+pub trait FrameSink: Send {
+    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError>;
+
+    /// Blocks until every frame sent so far is delivered as far as this transport can tell.
+    fn flush(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
+
+/// Where a detector takes frames from. `Ok(None)` means the input has ended.
+pub trait FrameSource: Send {
+    fn recv(&mut self) -> Result<Option<FrameMessage>, TransportError>;
+}
