@@ -60,7 +60,7 @@ impl FrameConverter {
     }
 
     /// Scales `frame` and returns tightly packed RGB24 rows.
-    pub fn to_rgb(&mut self, frame: &Video) -> Result<Vec<u8>, ffmpeg_next::Error> {
+    pub fn scale_to_rgb(&mut self, frame: &Video) -> Result<Vec<u8>, ffmpeg_next::Error> {
         self.scaler.run(frame, &mut self.rgb)?;
         let (w, h) = self.output_size;
         let row_bytes = w as usize * 3;

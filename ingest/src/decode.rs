@@ -51,6 +51,8 @@ pub(crate) struct RunState {
     session_offset_us: i64,
     /// Last media time handed out, to keep time moving forward across reconnects.
     last_media_us: Option<i64>,
+    /// Last frame's own timestamp (not relative to the start), for the truncation check.
+    last_stream_ts_us: Option<i64>,
     frame_interval_us: i64,
     declared_duration_us: Option<i64>,
 }
@@ -73,6 +75,7 @@ impl RunState {
             first_open: None,
             session_offset_us: 0,
             last_media_us: None,
+            last_stream_ts_us: None,
             frame_interval_us: FALLBACK_FRAME_INTERVAL_US,
             declared_duration_us: None,
         }
@@ -106,7 +109,10 @@ impl RunState {
             return Err(IngestError::NoFrames { corrupt_packets: self.corrupt_packets });
         };
         if let Some(declared) = self.declared_duration_us {
-            let decoded_until = last + self.frame_interval_us;
+            // Containers disagree on whether a declared duration counts from the start time or
+            // from 0 (Matroska with an offset), so only call it truncated if both readings say so.
+            let last_end = last.max(self.last_stream_ts_us.unwrap_or(last));
+            let decoded_until = last_end + self.frame_interval_us;
             if decoded_until + TRUNCATION_SLACK_US < declared {
                 return Err(IngestError::Truncated {
                     decoded_until_s: decoded_until as f64 / 1e6,
@@ -262,6 +268,7 @@ impl Session<'_> {
             None => self.last_ts_us.map_or(0, |t| t + state.frame_interval_us),
         };
         self.last_ts_us = Some(ts_us);
+        state.last_stream_ts_us = Some(ts_us);
         let start = *self.stream_start_us.get_or_insert(ts_us);
         let media_time_us = state.session_offset_us + (ts_us - start);
         if state.last_media_us.is_none_or(|last| media_time_us > last) {
@@ -274,7 +281,7 @@ impl Session<'_> {
             self.state.frames_sampled += 1;
         }
         let state = &*self.state;
-        if keep || state.frames_decoded % PROGRESS_EVERY_FRAMES == 0 {
+        if keep || state.frames_decoded.is_multiple_of(PROGRESS_EVERY_FRAMES) {
             (self.on_progress)(&Progress {
                 frames_decoded: state.frames_decoded,
                 frames_sampled: state.frames_sampled,
@@ -298,8 +305,9 @@ impl Session<'_> {
         }
         let converter = state.converter.as_mut().expect("set above");
         let (width, height) = converter.output_size();
-        let rgb =
-            converter.to_rgb(frame).map_err(|e| IngestError::Decoder(format!("scaling failed: {e}")))?;
+        let rgb = converter
+            .scale_to_rgb(frame)
+            .map_err(|e| IngestError::Decoder(format!("scaling failed: {e}")))?;
         let image = encode_jpeg(&rgb, width, height, self.config.jpeg_quality)
             .map_err(|e| IngestError::Decoder(format!("jpeg encoding failed: {e}")))?;
         let clock = state.wall_clock.expect("clock set before decoding");
