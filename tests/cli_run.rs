@@ -1,0 +1,136 @@
+//! `canvass run` end to end: the binary, real footage, real bad files.
+
+mod support;
+
+use support::*;
+
+fn ingest_log(data: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(data.join("ingest/log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn run_on_sample_footage_succeeds_and_logs_each_input() {
+    let data = tempfile::tempdir().unwrap();
+    let out = canvass()
+        .arg("run")
+        .arg("--data")
+        .arg(data.path())
+        .arg(sample_video("opencv4nodejs_traffic.mp4"))
+        .arg(sample_video("pistol_range.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("opencv4nodejs_traffic"), "{stdout}");
+    let log = ingest_log(data.path());
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["frames_sampled"], 40);
+    assert_eq!(log[0]["wall_clock_source"], "ingest");
+    assert_eq!(log[1]["source_id"], "pistol_range");
+    assert_eq!(log[1]["wall_clock_source"], "container");
+}
+
+#[test]
+fn a_batch_with_bad_files_reports_each_one_and_finishes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let notes = dir.path().join("notes.mp4");
+    std::fs::write(&notes, "not a video\n").unwrap();
+    let missing = dir.path().join("missing.mp4");
+    let data = dir.path().join("data");
+    let out = canvass()
+        .arg("run")
+        .arg("--data")
+        .arg(&data)
+        .arg(&empty)
+        .arg(sample_video("pistol_range.mp4"))
+        .arg(&notes)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 3, "{stderr}");
+    assert!(errors[0].contains("empty.mp4: file is empty"), "{}", errors[0]);
+    assert!(errors[1].contains("notes.mp4: cannot open: not a video file"), "{}", errors[1]);
+    assert!(errors[2].contains("missing.mp4: no such file"), "{}", errors[2]);
+    assert!(stderr.contains("3 of 4 inputs failed"), "{stderr}");
+    // The good file in the middle of the batch was ingested in full.
+    let log = ingest_log(&data);
+    let good: Vec<_> = log.iter().filter(|e| e["ok"] == true).collect();
+    assert_eq!(good.len(), 1);
+    assert_eq!(good[0]["frames_decoded"], 204);
+    assert_eq!(good[0]["frames_sampled"], 14);
+}
+
+#[test]
+fn settings_come_from_the_config_file_unless_a_flag_overrides_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canvass.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\n[ingest]\nfps = 1.0\n", dir.path().join("data"))).unwrap();
+    let clip = sample_video("pistol_range.mp4");
+    let out = canvass().arg("--config").arg(&config).arg("run").arg(&clip).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = canvass().arg("--config").arg(&config).arg("run").arg("--fps").arg("0").arg(&clip).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = canvass().env("CANVASS_FPS", "4").arg("--config").arg(&config).arg("run").arg(&clip).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let log = ingest_log(&dir.path().join("data"));
+    let sampled: Vec<u64> = log.iter().map(|e| e["frames_sampled"].as_u64().unwrap()).collect();
+    // 6.8 s: 1 fps from the file, every frame from the flag, 4 fps from the environment.
+    assert_eq!(sampled, vec![7, 204, 28]);
+}
+
+#[test]
+fn usage_errors_exit_with_status_two() {
+    let clip = sample_video("pistol_range.mp4");
+    let data = tempfile::tempdir().unwrap();
+    let bad_fps = canvass().args(["run", "--fps=-1"]).arg("--data").arg(data.path()).arg(&clip).output().unwrap();
+    assert_eq!(bad_fps.status.code(), Some(2), "{}", describe(&bad_fps));
+    assert!(text(&bad_fps.stderr).contains("--fps"), "{}", describe(&bad_fps));
+    let two_starts = canvass()
+        .args(["run", "--start", "2026-01-01T00:00:00Z"])
+        .arg("--data")
+        .arg(data.path())
+        .arg(&clip)
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(two_starts.status.code(), Some(2), "{}", describe(&two_starts));
+    let bad_config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad_config.path(), "[ingest]\nfsp = 3\n").unwrap();
+    let out = canvass().arg("--config").arg(bad_config.path()).arg("run").arg(&clip).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("fsp"), "{}", describe(&out));
+}
+
+#[test]
+fn dumped_frames_are_the_sampled_jpegs() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    let out = canvass()
+        .arg("run")
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["--source", "Range Cam 1", "--dump-frames"])
+        .arg(&frames)
+        .arg(sample_video("pistol_range.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let mut names: Vec<String> = std::fs::read_dir(frames.join("range-cam-1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 14);
+    assert_eq!(names[0], "000000_00000000000us.jpg");
+    let jpeg = std::fs::read(frames.join("range-cam-1").join(&names[1])).unwrap();
+    assert_eq!(&jpeg[..2], &[0xff, 0xd8], "a JPEG file");
+}

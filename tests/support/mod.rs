@@ -1,0 +1,30 @@
+//! Helpers for end-to-end tests of the `canvass` binary.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn canvass() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
+    // Plain log lines, not a progress bar, and no colour codes in captured output.
+    cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG");
+    cmd
+}
+
+/// The set-up step's asset folder (`scripts/setup`), or `CANVASS_ASSETS`.
+pub fn sample_video(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CANVASS_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"));
+    let path = dir.join("media/video").join(name);
+    assert!(path.is_file(), "{} is missing: run scripts/setup first", path.display());
+    path
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn describe(out: &Output) -> String {
+    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(), text(&out.stdout), text(&out.stderr))
+}
