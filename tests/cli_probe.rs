@@ -30,7 +30,8 @@ fn probe_json_is_machine_readable() {
 fn probe_of_a_bad_file_says_why_and_fails() {
     let notes = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap();
     std::fs::write(notes.path(), "hello\n").unwrap();
-    let out = canvass().arg("probe").arg(notes.path()).arg(sample_video("pistol_range.mp4")).output().unwrap();
+    let out =
+        canvass().arg("probe").arg(notes.path()).arg(sample_video("pistol_range.mp4")).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(text(&out.stderr).contains("not a video file"), "{}", describe(&out));
     assert!(text(&out.stdout).contains("pistol_range.mp4"), "the good file is still described");

@@ -26,6 +26,8 @@ fn run_on_sample_footage_succeeds_and_logs_each_input() {
     assert!(out.status.success(), "{}", describe(&out));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("opencv4nodejs_traffic"), "{stdout}");
+    // 20 s and 6.8 s at 2 fps: every sampled frame crossed the in-process queue.
+    assert!(stdout.contains("54 frames ("), "{stdout}");
     let log = ingest_log(data.path());
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["frames_sampled"], 40);
@@ -73,13 +75,22 @@ fn a_batch_with_bad_files_reports_each_one_and_finishes_the_rest() {
 fn settings_come_from_the_config_file_unless_a_flag_overrides_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("canvass.toml");
-    std::fs::write(&config, format!("data_dir = {:?}\n[ingest]\nfps = 1.0\n", dir.path().join("data"))).unwrap();
+    std::fs::write(&config, format!("data_dir = {:?}\n[ingest]\nfps = 1.0\n", dir.path().join("data")))
+        .unwrap();
     let clip = sample_video("pistol_range.mp4");
     let out = canvass().arg("--config").arg(&config).arg("run").arg(&clip).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
-    let out = canvass().arg("--config").arg(&config).arg("run").arg("--fps").arg("0").arg(&clip).output().unwrap();
+    let out =
+        canvass().arg("--config").arg(&config).arg("run").arg("--fps").arg("0").arg(&clip).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
-    let out = canvass().env("CANVASS_FPS", "4").arg("--config").arg(&config).arg("run").arg(&clip).output().unwrap();
+    let out = canvass()
+        .env("CANVASS_FPS", "4")
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .arg(&clip)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let log = ingest_log(&dir.path().join("data"));
     let sampled: Vec<u64> = log.iter().map(|e| e["frames_sampled"].as_u64().unwrap()).collect();
@@ -91,7 +102,8 @@ fn settings_come_from_the_config_file_unless_a_flag_overrides_them() {
 fn usage_errors_exit_with_status_two() {
     let clip = sample_video("pistol_range.mp4");
     let data = tempfile::tempdir().unwrap();
-    let bad_fps = canvass().args(["run", "--fps=-1"]).arg("--data").arg(data.path()).arg(&clip).output().unwrap();
+    let bad_fps =
+        canvass().args(["run", "--fps=-1"]).arg("--data").arg(data.path()).arg(&clip).output().unwrap();
     assert_eq!(bad_fps.status.code(), Some(2), "{}", describe(&bad_fps));
     assert!(text(&bad_fps.stderr).contains("--fps"), "{}", describe(&bad_fps));
     let two_starts = canvass()

@@ -38,7 +38,10 @@ fn make_clip(dir: &Path, name: &str, size: &str) -> PathBuf {
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc2=size={size}:rate=30,noise=alls=25:allf=t+u"))
-        .args(["-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p"])
+        .args([
+            "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(&path)
         .status()
         .expect("ffmpeg CLI");
@@ -78,10 +81,17 @@ fn main() {
     let dir = PathBuf::from(args.get(1).cloned().unwrap_or_else(|| "target/bench-clips".into()));
     let runs: usize = args.get(2).map_or(3, |r| r.parse().expect("RUNS is a number"));
     std::fs::create_dir_all(&dir).unwrap();
-    let clips = [("720p", make_clip(&dir, "noise_720p_h264.mp4", "1280x720")), ("1080p", make_clip(&dir, "noise_1080p_h264.mp4", "1920x1080"))];
+    let clips = [
+        ("720p", make_clip(&dir, "noise_720p_h264.mp4", "1280x720")),
+        ("1080p", make_clip(&dir, "noise_1080p_h264.mp4", "1920x1080")),
+    ];
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("decode throughput, {cores} cores, median of {runs} runs, 10 s noisy H.264 clips at 30 fps with B-frames\n");
-    println!("| clip | ffmpeg CLI decode (fps) | canvass ingest, 2 fps sampling (fps) | ratio | canvass, every frame scaled + JPEG (fps) |");
+    println!(
+        "decode throughput, {cores} cores, median of {runs} runs, 10 s noisy H.264 clips at 30 fps with B-frames\n"
+    );
+    println!(
+        "| clip | ffmpeg CLI decode (fps) | canvass ingest, 2 fps sampling (fps) | ratio | canvass, every frame scaled + JPEG (fps) |"
+    );
     println!("|---|---|---|---|---|");
     for (label, clip) in &clips {
         let (frames, _) = canvass_run(clip, 2.0); // warm the page cache
