@@ -171,11 +171,8 @@ fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConf
 }
 
 /// The detector stage's place in the embedded pipeline: takes every frame off the channel.
-fn consume_frames(
-    mut source: impl FrameSource,
-    dump_dir: Option<&Path>,
-) -> anyhow::Result<BTreeMap<String, ReceivedFrames>> {
-    let mut received: BTreeMap<String, ReceivedFrames> = BTreeMap::new();
+fn consume_frames(mut source: impl FrameSource, dump_dir: Option<&Path>) -> anyhow::Result<ReceivedFrames> {
+    let mut received = ReceivedFrames::default();
     while let Some(frame) = source.recv()? {
         let h = &frame.header;
         if let Some(dir) = dump_dir {
