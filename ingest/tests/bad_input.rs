@@ -127,18 +127,20 @@ fn corrupt_bytes_mid_stream_are_counted_and_skipped() {
     }
 }
 
+/// Backoff in milliseconds rather than seconds, so retry tests stay quick.
+fn quick_retries(max_attempts: u32) -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        max_attempts: Some(max_attempts),
+    }
+}
+
 #[test]
 fn unreachable_url_is_retried_with_backoff_then_given_up() {
     // A port nothing listens on: bind, note the port, close.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = IngestConfig {
-        reconnect: ReconnectPolicy {
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(20),
-            max_attempts: Some(3),
-        },
-        ..IngestConfig::default()
-    };
+    let config = IngestConfig { reconnect: quick_retries(3), ..IngestConfig::default() };
     let out = ingest_with(&format!("http://127.0.0.1:{port}/cam.ts"), &config);
     match out.result {
         Err(IngestError::GaveUp { attempts, last_error }) => {
@@ -190,15 +192,7 @@ fn live_stream_that_drops_is_reconnected_and_time_keeps_moving_forward() {
     let body = std::fs::read(&clip).unwrap();
     // First connection dies half-way, the second delivers everything, then the camera is gone.
     let (port, server) = serve_http(body.clone(), vec![body.len() / 2, body.len()]);
-    let config = IngestConfig {
-        http_is_live: true,
-        reconnect: ReconnectPolicy {
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(20),
-            max_attempts: Some(2),
-        },
-        ..IngestConfig::default()
-    };
+    let config = IngestConfig { http_is_live: true, reconnect: quick_retries(2), ..IngestConfig::default() };
     let out = ingest_with(&format!("http://user:secret@127.0.0.1:{port}/live"), &config);
     server.join().unwrap();
     assert!(matches!(out.result, Err(IngestError::GaveUp { attempts: 2, .. })), "{:?}", out.result.err());

@@ -37,6 +37,12 @@ pub enum ObjectClass {
 }
 
 impl ObjectClass {
+    /// Every class, in taxonomy order (what the query language and docs enumerate).
+    pub const ALL: [ObjectClass; 12] = {
+        use ObjectClass::*;
+        [Car, Pickup, Van, Truck, Bus, Motorcycle, Bicycle, Firearm, Handgun, LongGun, Knife, OtherWeapon]
+    };
+
     pub fn category(self) -> Category {
         match self {
             Self::Car
@@ -210,23 +216,19 @@ mod tests {
     }
 
     #[test]
+    fn all_lists_every_class_once() {
+        // A new variant must be added to ALL: the JSON schema enumerates the same set.
+        let schema = serde_json::to_value(schemars::schema_for!(ObjectClass)).unwrap();
+        let variants =
+            schema["oneOf"].as_array().map_or_else(|| schema["enum"].as_array().unwrap().len(), Vec::len);
+        assert_eq!(variants, ObjectClass::ALL.len());
+        let unique: std::collections::HashSet<_> = ObjectClass::ALL.iter().collect();
+        assert_eq!(unique.len(), ObjectClass::ALL.len());
+    }
+
+    #[test]
     fn taxonomy_labels_start_with_their_category() {
-        use ObjectClass::*;
-        let all = [
-            Car,
-            Pickup,
-            Van,
-            Truck,
-            Bus,
-            Motorcycle,
-            Bicycle,
-            Firearm,
-            Handgun,
-            LongGun,
-            Knife,
-            OtherWeapon,
-        ];
-        for class in all {
+        for class in ObjectClass::ALL {
             let category = serde_json::to_value(class.category()).unwrap();
             let prefix = format!("{}/", category.as_str().unwrap());
             assert!(class.taxonomy_label().starts_with(&prefix), "{class:?}");
