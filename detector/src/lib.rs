@@ -1,11 +1,48 @@
-//! Detector: turns sampled frames into tagged detections.
+//! Detector: turns sampled frames into tagged, tracked detection events.
 //!
-//! Built so far: model manifests (`manifest`) and the face-class filter (`face_filter`) that
-//! keeps face and head classes out of canvass by construction. Inference, colour and tracking
-//! come next.
+//! Module map: `manifest` (models/*.toml), `face_filter` (no face classes, by construction),
+//! `model` (ONNX Runtime session per model), `preprocess` (frame to tensor), `output` (YOLOX,
+//! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `track` (objects across
+//! frames), `pipeline` (all of it for a stream of frame messages).
 
+pub mod colour;
 pub mod face_filter;
 pub mod manifest;
+pub mod model;
+pub mod nms;
+pub mod output;
+pub mod pipeline;
+pub mod preprocess;
+pub mod track;
+
+use std::path::PathBuf;
+
+use canvass_schemas::ObjectClass;
 
 pub use face_filter::is_face_class;
 pub use manifest::{ClassMap, Manifest, ManifestError};
+pub use model::Model;
+pub use pipeline::{DetectedEvent, Detector, DetectorConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    #[error("{0}")]
+    Manifest(#[from] ManifestError),
+    #[error("{0}")]
+    Runtime(String),
+    #[error("model {model} ({path}): {reason}")]
+    ModelLoad { model: String, path: PathBuf, reason: String },
+    #[error("model {model}: inference failed: {reason}")]
+    Inference { model: String, reason: String },
+    #[error("frame {sequence} of {source_id}: cannot decode image: {reason}")]
+    BadFrame { source_id: String, sequence: u64, reason: String },
+}
+
+/// One model's detection in one frame, in frame pixels, already mapped into the taxonomy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawDetection {
+    pub class: ObjectClass,
+    pub model_class: String,
+    pub score: f32,
+    pub bbox: [f32; 4],
+}

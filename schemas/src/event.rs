@@ -181,16 +181,26 @@ pub struct DetectionEvent {
 pub struct EventId;
 
 impl EventId {
-    /// Same source, same model file, same class, same first sighting: same id. 32 hex chars
-    /// (128 bits of SHA-256) keep collisions out of reach for any realistic lake.
-    pub fn derive(source_id: &str, model_sha256: &str, class: ObjectClass, first_sequence: u64) -> String {
+    /// Same source and input, same model file, same class, same first sighting: same id.
+    /// `ordinal` tells apart objects of one class that first appear in the same frame (their
+    /// order among that frame's detections). 32 hex chars (128 bits of SHA-256) keep collisions
+    /// out of reach for any realistic lake.
+    pub fn derive(
+        source_id: &str,
+        input: &str,
+        model_sha256: &str,
+        class: ObjectClass,
+        first_sequence: u64,
+        ordinal: u32,
+    ) -> String {
         let mut hasher = Sha256::new();
         // Length-prefix the strings so ("ab","c") and ("a","bc") cannot collide.
-        for part in [source_id, model_sha256, class.taxonomy_label()] {
+        for part in [source_id, input, model_sha256, class.taxonomy_label()] {
             hasher.update((part.len() as u64).to_be_bytes());
             hasher.update(part.as_bytes());
         }
         hasher.update(first_sequence.to_be_bytes());
+        hasher.update(ordinal.to_be_bytes());
         let digest = hasher.finalize();
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -202,17 +212,18 @@ mod tests {
 
     #[test]
     fn event_id_is_stable_and_sensitive_to_every_part() {
-        let base = EventId::derive("cam1", "abc", ObjectClass::Car, 10);
+        let id =
+            |s: &str, i: &str, m: &str, c: ObjectClass, seq: u64, o: u32| EventId::derive(s, i, m, c, seq, o);
+        let base = id("cam1", "a.mp4", "abc", ObjectClass::Car, 10, 0);
         assert_eq!(base.len(), 32);
-        assert_eq!(base, EventId::derive("cam1", "abc", ObjectClass::Car, 10));
-        assert_ne!(base, EventId::derive("cam2", "abc", ObjectClass::Car, 10));
-        assert_ne!(base, EventId::derive("cam1", "abd", ObjectClass::Car, 10));
-        assert_ne!(base, EventId::derive("cam1", "abc", ObjectClass::Van, 10));
-        assert_ne!(base, EventId::derive("cam1", "abc", ObjectClass::Car, 11));
-        assert_ne!(
-            EventId::derive("ab", "c", ObjectClass::Car, 0),
-            EventId::derive("a", "bc", ObjectClass::Car, 0)
-        );
+        assert_eq!(base, id("cam1", "a.mp4", "abc", ObjectClass::Car, 10, 0));
+        assert_ne!(base, id("cam2", "a.mp4", "abc", ObjectClass::Car, 10, 0));
+        assert_ne!(base, id("cam1", "b.mp4", "abc", ObjectClass::Car, 10, 0));
+        assert_ne!(base, id("cam1", "a.mp4", "abd", ObjectClass::Car, 10, 0));
+        assert_ne!(base, id("cam1", "a.mp4", "abc", ObjectClass::Van, 10, 0));
+        assert_ne!(base, id("cam1", "a.mp4", "abc", ObjectClass::Car, 11, 0));
+        assert_ne!(base, id("cam1", "a.mp4", "abc", ObjectClass::Car, 10, 1));
+        assert_ne!(id("ab", "", "c", ObjectClass::Car, 0, 0), id("a", "", "bc", ObjectClass::Car, 0, 0));
     }
 
     /// String values a JSON schema allows, from its `enum` lists and `const`s at any depth.

@@ -52,7 +52,7 @@ fn shipped_manifests_load_and_map_the_expected_classes() {
     let map = weapons.class_map();
     assert_eq!(map.get(1), Some(ObjectClass::Handgun));
     assert_eq!(map.get(3), Some(ObjectClass::LongGun));
-    assert_eq!(weapons.threshold("weapon"), 0.6);
+    assert_eq!(weapons.threshold("weapon"), 0.55);
     assert_eq!(weapons.threshold("Pistol"), 0.5);
     Manifest::load(&models_dir().join("picodet_s_416_coco.toml")).unwrap();
 }

@@ -1,0 +1,192 @@
+//! Vehicle colour from a crop of the frame.
+//!
+//! Each pixel of the body region votes for a palette colour by hue, saturation and value, with
+//! value normalised by the frame's own bright level: at dusk a white car is darker in absolute
+//! terms but still among the brightest things in the frame. Low-saturation pixels vote for the
+//! achromatic colours; specular glare (near-white, near-saturated highlights) and deep shadow
+//! votes count less. The winner's share of the votes is the confidence.
+
+use canvass_schemas::{Colour, ColourAttribute};
+use image::RgbImage;
+
+/// Saturation below which a pixel is grey-scale.
+const ACHROMATIC_SATURATION: f32 = 0.22;
+/// Absolute chroma (saturation x brightness) below which a hue is not trusted: dark paint at
+/// dusk picks up the tint of the sky or street lights.
+const MIN_CHROMA: f32 = 0.1;
+
+fn hsv(p: [u8; 3]) -> (f32, f32, f32) {
+    let [r, g, b] = p.map(|c| c as f32 / 255.0);
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let delta = max - min;
+    let saturation = if max > 0.0 { delta / max } else { 0.0 };
+    let hue = if delta == 0.0 {
+        0.0
+    } else if max == r {
+        60.0 * (((g - b) / delta).rem_euclid(6.0))
+    } else if max == g {
+        60.0 * ((b - r) / delta + 2.0)
+    } else {
+        60.0 * ((r - g) / delta + 4.0)
+    };
+    (hue, saturation, max)
+}
+
+/// The palette colour of one pixel: `value` exposure-normalised, `chroma` absolute.
+fn classify(hue: f32, saturation: f32, value: f32, chroma: f32) -> Colour {
+    if value < 0.18 {
+        return Colour::Black;
+    }
+    if saturation < ACHROMATIC_SATURATION || value < 0.25 || chroma < MIN_CHROMA {
+        return match value {
+            v if v >= 0.72 => Colour::White,
+            v if v >= 0.32 => Colour::Grey,
+            _ => Colour::Black,
+        };
+    }
+    match hue {
+        h if !(15.0..345.0).contains(&h) => {
+            if saturation < 0.45 && value > 0.7 {
+                Colour::Pink
+            } else {
+                Colour::Red
+            }
+        }
+        // Taxi and school-bus "yellow" is an amber at hue 25-45 in real photos; people call it
+        // yellow, so orange is kept for the redder oranges.
+        h if h < 22.0 => {
+            if value < 0.55 {
+                Colour::Brown
+            } else {
+                Colour::Orange
+            }
+        }
+        h if h < 70.0 => {
+            if value < 0.45 {
+                Colour::Brown
+            } else {
+                Colour::Yellow
+            }
+        }
+        h if h < 165.0 => Colour::Green,
+        h if h < 255.0 => Colour::Blue,
+        h if h < 290.0 => Colour::Purple,
+        _ => Colour::Pink,
+    }
+}
+
+/// The value (brightness) at the 95th percentile of `frame`: what "bright" means in this light.
+pub fn exposure_reference(frame: &RgbImage) -> f32 {
+    let mut histogram = [0u32; 256];
+    // Every 4th pixel is plenty for a percentile.
+    for p in frame.pixels().step_by(4) {
+        histogram[*p.0.iter().max().expect("3 channels") as usize] += 1;
+    }
+    let total: u32 = histogram.iter().sum();
+    let mut seen = 0;
+    for (v, count) in histogram.iter().enumerate() {
+        seen += count;
+        if seen as f32 >= total as f32 * 0.95 {
+            return (v as f32 / 255.0).max(0.35);
+        }
+    }
+    1.0
+}
+
+const PALETTE: [Colour; 11] = [
+    Colour::Red,
+    Colour::Orange,
+    Colour::Yellow,
+    Colour::Green,
+    Colour::Blue,
+    Colour::Purple,
+    Colour::Pink,
+    Colour::Brown,
+    Colour::White,
+    Colour::Grey,
+    Colour::Black,
+];
+
+/// Colour of the vehicle in `bbox` (`[x1, y1, x2, y2]` in frame pixels). `None` for a box too
+/// small to judge.
+pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option<ColourAttribute> {
+    let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    // Body panels: the middle of the box, below the windows and above the wheels and road.
+    let x1 = (bbox[0] + w * 0.2).max(0.0) as u32;
+    let x2 = ((bbox[2] - w * 0.2) as u32).min(frame.width());
+    let y1 = (bbox[1] + h * 0.35).max(0.0) as u32;
+    let y2 = ((bbox[3] - h * 0.2) as u32).min(frame.height());
+    if x2 <= x1 + 2 || y2 <= y1 + 2 {
+        return None;
+    }
+    let mut votes = [0f32; 11];
+    for y in y1..y2 {
+        for x in x1..x2 {
+            let (hue, saturation, value) = hsv(frame.get_pixel(x, y).0);
+            let normalised = (value / exposure).min(1.0);
+            let colour = classify(hue, saturation, normalised, saturation * value);
+            // Glare and deep shadow say little about the paint.
+            let weight = if (normalised > 0.97 && saturation < 0.1) || normalised < 0.1 { 0.3 } else { 1.0 };
+            votes[PALETTE.iter().position(|c| *c == colour).expect("palette is complete")] += weight;
+        }
+    }
+    let total: f32 = votes.iter().sum();
+    let (best, score) =
+        votes.iter().enumerate().fold((0, 0.0), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    (total > 0.0).then(|| ColourAttribute { value: PALETTE[best], confidence: score / total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(rgb: [u8; 3]) -> RgbImage {
+        RgbImage::from_pixel(40, 40, image::Rgb(rgb))
+    }
+
+    fn colour_of(rgb: [u8; 3], exposure: f32) -> Colour {
+        vehicle_colour(&patch(rgb), [0.0, 0.0, 40.0, 40.0], exposure).unwrap().value
+    }
+
+    #[test]
+    fn saturated_colours_hold_from_bright_to_dim() {
+        for brightness in [1.0f32, 0.75, 0.5] {
+            let scale = |c: [u8; 3]| c.map(|v| (v as f32 * brightness) as u8);
+            assert_eq!(colour_of(scale([200, 20, 25]), 1.0), Colour::Red, "{brightness}");
+            assert_eq!(colour_of(scale([20, 60, 200]), 1.0), Colour::Blue, "{brightness}");
+            assert_eq!(colour_of(scale([30, 160, 40]), 1.0), Colour::Green, "{brightness}");
+        }
+        assert_eq!(colour_of([240, 200, 20], 1.0), Colour::Yellow);
+        assert_eq!(colour_of([240, 90, 20], 1.0), Colour::Orange);
+        assert_eq!(colour_of([247, 181, 41], 1.0), Colour::Yellow, "taxi amber");
+        assert_eq!(colour_of([110, 60, 30], 1.0), Colour::Brown);
+    }
+
+    #[test]
+    fn white_at_dusk_is_still_white_relative_to_the_scene() {
+        // In a dusk frame whose brightest pixels reach 0.6, a 0.55 grey-white panel is white.
+        assert_eq!(colour_of([140, 140, 145], 0.6), Colour::White);
+        // The same panel in daylight is grey/silver.
+        assert_eq!(colour_of([140, 140, 145], 1.0), Colour::Grey);
+        assert_eq!(colour_of([20, 20, 22], 1.0), Colour::Black);
+    }
+
+    #[test]
+    fn confidence_is_the_winning_share() {
+        let mut img = patch([200, 20, 25]);
+        for y in 0..40 {
+            for x in 0..20 {
+                img.put_pixel(x, y, image::Rgb([20, 20, 20]));
+            }
+        }
+        let c = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap();
+        assert!(c.confidence < 0.9 && c.confidence > 0.3, "{c:?}");
+    }
+
+    #[test]
+    fn exposure_reference_follows_the_scene() {
+        assert!((exposure_reference(&patch([120, 120, 120])) - 120.0 / 255.0).abs() < 0.01);
+        assert_eq!(exposure_reference(&patch([10, 10, 10])), 0.35, "never amplifies noise in the dark");
+    }
+}

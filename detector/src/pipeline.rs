@@ -1,0 +1,207 @@
+//! The detector stage for a stream of frame messages: every model on every frame, colour for
+//! vehicles, tracking per source and input, events with thumbnails when tracks close.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use canvass_schemas::{
+    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
+    FrameMessage, ObjectClass,
+};
+use image::RgbImage;
+use image::codecs::jpeg::JpegEncoder;
+
+use crate::colour::{exposure_reference, vehicle_colour};
+use crate::manifest::Manifest;
+use crate::model::Model;
+use crate::track::{Observation, Track, Tracker, TrackerConfig};
+use crate::{DetectorError, RawDetection};
+
+/// Context around the object in thumbnails, as a fraction of the box size on each side.
+const THUMBNAIL_MARGIN: f32 = 0.25;
+const THUMBNAIL_QUALITY: u8 = 85;
+
+#[derive(Debug, Clone)]
+pub struct DetectorConfig {
+    /// Folder the manifests' `file` paths are relative to (the set-up step's `assets/models`).
+    pub models_dir: PathBuf,
+    /// Manifests of the models to run, each on every frame.
+    pub manifests: Vec<PathBuf>,
+    /// ONNX Runtime intra-op threads per model; 0 lets ONNX Runtime choose.
+    pub intra_threads: usize,
+    pub tracker: TrackerConfig,
+}
+
+/// A closed event and the JPEG thumbnail of its best frame.
+#[derive(Debug, Clone)]
+pub struct DetectedEvent {
+    pub event: DetectionEvent,
+    pub thumbnail: Vec<u8>,
+}
+
+struct Stream {
+    trackers: Vec<Tracker>,
+    frame_size: (u32, u32),
+}
+
+pub struct Detector {
+    models: Vec<Model>,
+    config: DetectorConfig,
+    /// Keyed by (source, input): a track never spans two recordings.
+    streams: HashMap<(String, String), Stream>,
+}
+
+/// COCO's "truck" covers pickups and lorries. A pickup's box is wider than tall but not as long
+/// as a lorry's side view; this is a heuristic on the box's shape, measured in the README.
+pub fn refine_truck(bbox: [f32; 4]) -> ObjectClass {
+    let aspect = (bbox[2] - bbox[0]) / (bbox[3] - bbox[1]).max(1.0);
+    if (1.2..=2.6).contains(&aspect) { ObjectClass::Pickup } else { ObjectClass::Truck }
+}
+
+impl Detector {
+    pub fn new(config: DetectorConfig) -> Result<Self, DetectorError> {
+        let mut models = Vec::new();
+        for path in &config.manifests {
+            let manifest = Manifest::load(path)?;
+            models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
+        }
+        Ok(Detector { models, config, streams: HashMap::new() })
+    }
+
+    pub fn models(&self) -> &[Model] {
+        &self.models
+    }
+
+    /// Runs every model on one frame; returns the events of tracks that closed.
+    pub fn process(&mut self, frame: &FrameMessage) -> Result<Vec<DetectedEvent>, DetectorError> {
+        let h = &frame.header;
+        let image = image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg)
+            .map_err(|e| DetectorError::BadFrame {
+                source_id: h.source_id.clone(),
+                sequence: h.sequence,
+                reason: e.to_string(),
+            })?
+            .to_rgb8();
+        let exposure = exposure_reference(&image);
+        let key = (h.source_id.clone(), h.input.clone());
+        let model_count = self.models.len();
+        let stream = self.streams.entry(key).or_insert_with(|| Stream {
+            trackers: (0..model_count).map(|_| Tracker::default()).collect(),
+            frame_size: (image.width(), image.height()),
+        });
+        stream.frame_size = (image.width(), image.height());
+        let mut events = Vec::new();
+        for (model, tracker) in self.models.iter_mut().zip(&mut stream.trackers) {
+            let detections = model.detect(&image)?;
+            let observations = detections.into_iter().map(|d| observe(d, &image, exposure, frame)).collect();
+            let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
+            for track in update.closed {
+                events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
+            }
+            for index in update.improved {
+                let track = &tracker.open_tracks()[index];
+                let thumbnail = thumbnail(&image, track.best.bbox);
+                tracker.set_thumbnail(index, thumbnail);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Closes every open track (end of input); returns their events.
+    pub fn finish(&mut self) -> Vec<DetectedEvent> {
+        let mut events = Vec::new();
+        let mut keys: Vec<_> = self.streams.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            let stream = self.streams.remove(&key).expect("key listed above");
+            for (model, mut tracker) in self.models.iter().zip(stream.trackers) {
+                for track in tracker.finish(&self.config.tracker) {
+                    events.push(to_event(&track, &key.0, &key.1, model, stream.frame_size));
+                }
+            }
+        }
+        events
+    }
+}
+
+fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessage) -> Observation {
+    let class = if d.class == ObjectClass::Truck { refine_truck(d.bbox) } else { d.class };
+    let colour =
+        (class.category() == Category::Vehicle).then(|| vehicle_colour(image, d.bbox, exposure)).flatten();
+    Observation {
+        class,
+        model_class: d.model_class,
+        score: d.score,
+        bbox: d.bbox,
+        colour,
+        sequence: frame.header.sequence,
+        media_time_us: frame.header.media_time_us,
+        wall_time: frame.header.wall_time,
+    }
+}
+
+fn thumbnail(image: &RgbImage, bbox: [f32; 4]) -> Vec<u8> {
+    let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    let x1 = (bbox[0] - w * THUMBNAIL_MARGIN).max(0.0) as u32;
+    let y1 = (bbox[1] - h * THUMBNAIL_MARGIN).max(0.0) as u32;
+    let x2 = ((bbox[2] + w * THUMBNAIL_MARGIN) as u32).min(image.width()).max(x1 + 1);
+    let y2 = ((bbox[3] + h * THUMBNAIL_MARGIN) as u32).min(image.height()).max(y1 + 1);
+    let crop = image::imageops::crop_imm(image, x1, y1, x2 - x1, y2 - y1).to_image();
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY)
+        .encode(crop.as_raw(), crop.width(), crop.height(), image::ExtendedColorType::Rgb8)
+        .expect("encoding an in-memory RGB image cannot fail");
+    out
+}
+
+fn to_event(
+    track: &Track,
+    source_id: &str,
+    input: &str,
+    model: &Model,
+    frame_size: (u32, u32),
+) -> DetectedEvent {
+    let class = track.class();
+    let event_id = EventId::derive(
+        source_id,
+        input,
+        &model.reference.sha256,
+        class,
+        track.first.sequence,
+        track.ordinal,
+    );
+    let (fw, fh) = (frame_size.0 as f32, frame_size.1 as f32);
+    let b = track.best.bbox;
+    let event = DetectionEvent {
+        schema_version: EVENT_SCHEMA_VERSION,
+        event_id: event_id.clone(),
+        source_id: source_id.to_string(),
+        input: input.to_string(),
+        category: class.category(),
+        class,
+        taxonomy_label: class.taxonomy_label().to_string(),
+        model_class: track.best.model_class.clone(),
+        attributes: Attributes { colour: track.colour() },
+        confidence: track.best.score,
+        mean_confidence: track.score_sum / track.frames as f32,
+        frames: track.frames,
+        media_start_us: track.first.media_time_us,
+        media_end_us: track.last.media_time_us,
+        wall_start: track.first.wall_time,
+        wall_end: track.last.wall_time,
+        best_frame: BestFrame {
+            sequence: track.best.sequence,
+            media_time_us: track.best.media_time_us,
+            bbox: BoundingBox {
+                x: b[0] / fw,
+                y: b[1] / fh,
+                width: (b[2] - b[0]) / fw,
+                height: (b[3] - b[1]) / fh,
+            },
+            confidence: track.best.score,
+        },
+        thumbnail_key: format!("thumbs/source={source_id}/{event_id}.jpg"),
+        model: model.reference.clone(),
+    };
+    DetectedEvent { event, thumbnail: track.thumbnail.clone() }
+}

@@ -1,0 +1,253 @@
+//! Per-source tracking: links one model's detections across sampled frames (greedy IoU
+//! matching within a category) so one object's appearance becomes one event.
+
+use std::collections::HashMap;
+
+use canvass_schemas::{Category, Colour, ColourAttribute, ObjectClass};
+use chrono::{DateTime, Utc};
+
+use crate::nms::iou;
+
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    /// A track with no detection for this much media time is closed.
+    pub gap_us: i64,
+    /// Minimum overlap with a track's predicted box to link a detection to it.
+    pub min_iou: f32,
+    /// Failing overlap, the farthest a detection's centre may be from the predicted centre, in
+    /// units of the object's size.
+    pub max_centre_distance: f32,
+    /// Frames a track needs before it becomes an event, per category. Weapons need more: the
+    /// community weapon model fires on dusk road scenes for a frame or two with the same
+    /// confidence (0.6-0.65) it gives a real pistol, which it keeps seeing for seconds.
+    pub min_frames_vehicle: u32,
+    pub min_frames_weapon: u32,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            gap_us: 2_000_000,
+            min_iou: 0.3,
+            max_centre_distance: 1.0,
+            min_frames_vehicle: 1,
+            min_frames_weapon: 3,
+        }
+    }
+}
+
+/// One detection in one frame, ready for tracking.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub class: ObjectClass,
+    pub model_class: String,
+    pub score: f32,
+    /// Frame pixels, `[x1, y1, x2, y2]`.
+    pub bbox: [f32; 4],
+    pub colour: Option<ColourAttribute>,
+    pub sequence: u64,
+    pub media_time_us: i64,
+    pub wall_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub first: Observation,
+    /// Order of this track among those started in the same frame, for the event id.
+    pub ordinal: u32,
+    pub last: Observation,
+    /// Box and media time of the observation before `last`, for motion prediction.
+    previous: Option<([f32; 4], i64)>,
+    pub best: Observation,
+    pub frames: u32,
+    pub score_sum: f32,
+    /// JPEG crop of the best frame, kept up to date by the caller.
+    pub thumbnail: Vec<u8>,
+    class_votes: HashMap<ObjectClass, f32>,
+    colour_votes: HashMap<Colour, (u32, f32)>,
+}
+
+impl Track {
+    fn new(obs: Observation, ordinal: u32) -> Self {
+        let mut track = Track {
+            first: obs.clone(),
+            ordinal,
+            last: obs.clone(),
+            previous: None,
+            best: obs.clone(),
+            frames: 0,
+            score_sum: 0.0,
+            thumbnail: Vec::new(),
+            class_votes: HashMap::new(),
+            colour_votes: HashMap::new(),
+        };
+        track.add(obs);
+        track
+    }
+
+    fn add(&mut self, obs: Observation) {
+        self.frames += 1;
+        self.score_sum += obs.score;
+        *self.class_votes.entry(obs.class).or_default() += obs.score;
+        if let Some(c) = &obs.colour {
+            let entry = self.colour_votes.entry(c.value).or_default();
+            entry.0 += 1;
+            entry.1 += c.confidence;
+        }
+        if obs.score > self.best.score || self.frames == 1 {
+            self.best = obs.clone();
+        }
+        if self.frames > 1 {
+            self.previous = Some((self.last.bbox, self.last.media_time_us));
+        }
+        self.last = obs;
+    }
+
+    /// Where the last box would be at `media_time_us` if the object keeps its last velocity.
+    fn predicted_box(&self, media_time_us: i64) -> [f32; 4] {
+        let Some(previous) = &self.previous else { return self.last.bbox };
+        let dt = (self.last.media_time_us - previous.1) as f32;
+        if dt <= 0.0 {
+            return self.last.bbox;
+        }
+        let ahead = (media_time_us - self.last.media_time_us) as f32 / dt;
+        let (l, p) = (self.last.bbox, previous.0);
+        std::array::from_fn(|k| l[k] + (l[k] - p[k]) * ahead)
+    }
+
+    /// How well `obs` continues this track, or `None` if it cannot be the same object: the
+    /// overlap with the predicted box, or failing that, closeness of centres relative to the
+    /// object's size for fast objects sampled sparsely (a car crosses its own length between
+    /// two frames at 2 fps), with similar box sizes.
+    fn affinity(&self, obs: &Observation, config: &TrackerConfig) -> Option<f32> {
+        let predicted = self.predicted_box(obs.media_time_us);
+        let overlap = iou(predicted, obs.bbox);
+        if overlap >= config.min_iou {
+            return Some(1.0 + overlap);
+        }
+        let size = |b: [f32; 4]| ((b[2] - b[0]) * (b[3] - b[1])).max(1.0);
+        let ratio = size(obs.bbox) / size(predicted);
+        if !(0.4..=2.5).contains(&ratio) {
+            return None;
+        }
+        let centre = |b: [f32; 4]| ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+        let (pc, oc) = (centre(predicted), centre(obs.bbox));
+        let extent = (predicted[2] - predicted[0]).max(predicted[3] - predicted[1]).max(1.0);
+        let distance = ((pc.0 - oc.0).powi(2) + (pc.1 - oc.1).powi(2)).sqrt() / extent;
+        (distance <= config.max_centre_distance).then_some(1.0 - distance)
+    }
+
+    /// The class with most confidence-weighted votes (ties: taxonomy order, for determinism).
+    pub fn class(&self) -> ObjectClass {
+        ObjectClass::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.class_votes.contains_key(c))
+            .fold(None, |best: Option<(ObjectClass, f32)>, c| {
+                let v = self.class_votes[&c];
+                match best {
+                    Some((_, bv)) if bv >= v => best,
+                    _ => Some((c, v)),
+                }
+            })
+            .map(|(c, _)| c)
+            .unwrap_or(self.first.class)
+    }
+
+    /// The majority colour, with its mean confidence scaled by its share of the votes.
+    pub fn colour(&self) -> Option<ColourAttribute> {
+        let total: u32 = self.colour_votes.values().map(|v| v.0).sum();
+        let mut entries: Vec<_> = self.colour_votes.iter().collect();
+        entries.sort_by_key(|(c, _)| format!("{c:?}"));
+        let (colour, (count, confidence_sum)) =
+            entries.into_iter().fold(None, |best: Option<(&Colour, &(u32, f32))>, e| match best {
+                Some(b) if b.1.0 >= e.1.0 => Some(b),
+                _ => Some(e),
+            })?;
+        let share = *count as f32 / total as f32;
+        Some(ColourAttribute { value: *colour, confidence: confidence_sum / *count as f32 * share })
+    }
+}
+
+/// Open tracks of one model on one input.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    open: Vec<Track>,
+}
+
+/// What one frame did to the tracks.
+#[derive(Debug, Default)]
+pub struct FrameUpdate {
+    /// Tracks that ended before this frame and passed the minimum length.
+    pub closed: Vec<Track>,
+    /// Indices into the open tracks whose best frame is this one (their thumbnail changes).
+    pub improved: Vec<usize>,
+}
+
+fn min_frames(config: &TrackerConfig, class: ObjectClass) -> u32 {
+    match class.category() {
+        Category::Vehicle => config.min_frames_vehicle,
+        Category::Weapon => config.min_frames_weapon,
+    }
+}
+
+impl Tracker {
+    pub fn open_tracks(&self) -> &[Track] {
+        &self.open
+    }
+
+    pub fn set_thumbnail(&mut self, index: usize, jpeg: Vec<u8>) {
+        self.open[index].thumbnail = jpeg;
+    }
+
+    /// Adds one frame's detections (sorted best first), then closes tracks idle past the gap.
+    pub fn update(
+        &mut self,
+        observations: Vec<Observation>,
+        sequence: u64,
+        media_time_us: i64,
+        config: &TrackerConfig,
+    ) -> FrameUpdate {
+        let mut taken = vec![false; self.open.len()];
+        let mut started_in_frame: HashMap<ObjectClass, u32> = HashMap::new();
+        for obs in observations {
+            let category = obs.class.category();
+            let best_match = self
+                .open
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| !taken[*i] && t.first.class.category() == category)
+                .filter_map(|(i, t)| t.affinity(&obs, config).map(|a| (i, a)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, _)) = best_match {
+                taken[i] = true;
+                self.open[i].add(obs);
+                continue;
+            }
+            let ordinal = started_in_frame.entry(obs.class).or_default();
+            self.open.push(Track::new(obs, *ordinal));
+            *ordinal += 1;
+            taken.push(true);
+        }
+        let (expired, open): (Vec<Track>, Vec<Track>) =
+            self.open.drain(..).partition(|t| media_time_us - t.last.media_time_us > config.gap_us);
+        self.open = open;
+        let improved = self
+            .open
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.best.sequence == sequence)
+            .map(|(i, _)| i)
+            .collect();
+        let closed = expired.into_iter().filter(|t| t.frames >= min_frames(config, t.class())).collect();
+        FrameUpdate { closed, improved }
+    }
+
+    /// Closes every open track (end of input).
+    pub fn finish(&mut self, config: &TrackerConfig) -> Vec<Track> {
+        self.open.drain(..).filter(|t| t.frames >= min_frames(config, t.class())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

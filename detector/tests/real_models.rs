@@ -1,0 +1,136 @@
+//! The real models on real images and footage, with boxes labelled by hand.
+
+use std::path::{Path, PathBuf};
+
+use canvass_detector::colour::{exposure_reference, vehicle_colour};
+use canvass_detector::nms::iou;
+use canvass_detector::{DetectorError, Manifest, Model, RawDetection};
+use canvass_schemas::{Colour, ObjectClass};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn assets() -> PathBuf {
+    let dir = std::env::var_os("CANVASS_ASSETS").map(PathBuf::from).unwrap_or_else(|| repo().join("assets"));
+    assert!(dir.join("models").is_dir(), "{} has no models: run scripts/setup first", dir.display());
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        // SAFETY: set before ONNX Runtime is loaded, and every test sets the same value.
+        unsafe { std::env::set_var("ORT_DYLIB_PATH", dir.join("lib/libonnxruntime.so")) };
+    }
+    dir
+}
+
+fn manifest(name: &str) -> Manifest {
+    Manifest::load(&repo().join("models").join(name)).unwrap()
+}
+
+fn load(name: &str) -> Model {
+    Model::load(manifest(name), &assets().join("models"), 0).unwrap()
+}
+
+fn image(name: &str) -> image::RgbImage {
+    image::open(assets().join("media/images").join(name)).unwrap().to_rgb8()
+}
+
+/// Boxes drawn by hand on a 50 px grid over the images.
+const DOG_PICKUP: [f32; 4] = [465.0, 75.0, 695.0, 170.0];
+const DOG_BICYCLE: [f32; 4] = [125.0, 138.0, 568.0, 420.0];
+const STREET_TAXI: [f32; 4] = [118.0, 470.0, 438.0, 612.0];
+const STREET_SUV: [f32; 4] = [336.0, 444.0, 520.0, 566.0];
+
+fn find(dets: &[RawDetection], classes: &[ObjectClass], truth: [f32; 4]) -> Option<f32> {
+    dets.iter().filter(|d| classes.contains(&d.class)).map(|d| iou(d.bbox, truth)).reduce(f32::max)
+}
+
+#[test]
+fn vehicle_models_find_the_pickup_and_the_bicycle_in_dog_jpg() {
+    let dog = image("dog.jpg");
+    for name in ["yolox_nano_coco.toml", "picodet_s_416_coco.toml"] {
+        let dets = load(name).detect(&dog).unwrap();
+        let vehicle = find(&dets, &[ObjectClass::Car, ObjectClass::Pickup, ObjectClass::Truck], DOG_PICKUP);
+        assert!(vehicle.is_some_and(|v| v >= 0.5), "{name}: pickup IoU {vehicle:?} in {dets:?}");
+        let bicycle = find(&dets, &[ObjectClass::Bicycle], DOG_BICYCLE);
+        assert!(bicycle.is_some_and(|v| v >= 0.5), "{name}: bicycle IoU {bicycle:?} in {dets:?}");
+        assert!(
+            dets.iter().all(|d| d.class.category() == canvass_schemas::Category::Vehicle),
+            "{name}: no dog, no person"
+        );
+    }
+}
+
+#[test]
+fn vehicle_colours_on_real_crops() {
+    let dog = image("dog.jpg");
+    let street = image("street.png");
+    let cases = [
+        (&dog, DOG_PICKUP, Colour::White),
+        (&street, STREET_TAXI, Colour::Yellow),
+        (&street, STREET_SUV, Colour::Black),
+    ];
+    for (img, bbox, expected) in cases {
+        let got = vehicle_colour(img, bbox, exposure_reference(img)).unwrap();
+        assert_eq!(got.value, expected, "{bbox:?}: {got:?}");
+        assert!(got.confidence > 0.3, "{got:?}");
+    }
+}
+
+#[test]
+fn weapon_model_sees_no_weapon_in_dog_jpg() {
+    let dets = load("arcis_ultralight_weapons_256.toml").detect(&image("dog.jpg")).unwrap();
+    assert!(dets.is_empty(), "{dets:?}");
+}
+
+#[test]
+fn a_broken_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = b"this is not an onnx model".to_vec();
+    std::fs::create_dir_all(dir.path().join("coco")).unwrap();
+    std::fs::write(dir.path().join("coco/yolox_nano.onnx"), &bytes).unwrap();
+    let mut m = manifest("yolox_nano_coco.toml");
+    m.sha256 = canvass_detector::model::sha256_hex(&bytes);
+    let Err(err) = Model::load(m, dir.path(), 1) else { panic!("a text file loaded as a model") };
+    let text = err.to_string();
+    assert!(text.contains("yolox-nano-coco") && text.contains("onnxruntime cannot load it"), "{text}");
+}
+
+#[test]
+fn a_file_that_is_not_the_manifests_model_is_refused() {
+    let m = manifest("yolox_nano_coco.toml");
+    let mut wrong = m.clone();
+    wrong.file = "coco/picodet_s_416_coco.onnx".into();
+    let Err(err) = Model::load(wrong, &assets().join("models"), 1) else { panic!("checksum not checked") };
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+}
+
+#[test]
+fn manifest_class_names_must_match_the_models_own() {
+    let mut m = manifest("arcis_ultralight_weapons_256.toml");
+    m.classes.swap(1, 3);
+    let Err(err) = Model::load(m, &assets().join("models"), 1) else { panic!("names not checked") };
+    assert!(err.to_string().contains("differ from the manifest"), "{err}");
+}
+
+#[test]
+fn a_manifest_with_the_wrong_class_count_fails_with_the_expected_shape() {
+    let mut m = manifest("yolox_nano_coco.toml");
+    m.classes.pop();
+    let mut model = Model::load(m, &assets().join("models"), 1).unwrap();
+    let err = model.detect(&image("dog.jpg")).unwrap_err();
+    assert!(matches!(err, DetectorError::Inference { .. }));
+    assert!(err.to_string().contains("expected [3549, 84]"), "{err}");
+}
+
+#[test]
+fn face_classes_never_come_out_of_a_real_model() {
+    // Rename COCO's classes so that "car" (index 2) is called "face": it must be stripped even
+    // though the model detects that class in dog.jpg.
+    let mut m = manifest("yolox_nano_coco.toml");
+    m.classes[2] = "face".into();
+    m.taxonomy.remove("car");
+    let mut model = Model::load(m, &assets().join("models"), 1).unwrap();
+    assert_eq!(model.class_map.stripped, vec!["face".to_string()]);
+    let dets = model.detect(&image("dog.jpg")).unwrap();
+    assert!(dets.iter().all(|d| d.model_class != "face"), "{dets:?}");
+    assert!(!dets.is_empty(), "the other classes still work");
+}
