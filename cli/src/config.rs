@@ -16,6 +16,12 @@ use serde::Deserialize;
 /// max_side = 640
 /// jpeg_quality = 85
 /// decoder_threads = 0
+///
+/// [detector]
+/// manifests_dir = "models"
+/// models_dir = "assets/models"
+/// models = ["yolox_nano_coco", "arcis_ultralight_weapons_256"]
+/// intra_threads = 0
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +29,20 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub ingest: IngestSection,
+    #[serde(default)]
+    pub detector: DetectorSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSection {
+    /// Folder of model manifests (`models/*.toml`).
+    pub manifests_dir: Option<PathBuf>,
+    /// Folder the manifests' model files are in.
+    pub models_dir: Option<PathBuf>,
+    /// Manifest names (file stems) to run on every frame.
+    pub models: Option<Vec<String>>,
+    pub intra_threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,8 @@
 
 mod commands;
 mod config;
+mod detector_args;
+mod event_output;
 mod progress;
 
 use std::path::PathBuf;
@@ -24,10 +26,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Decode video files or streams and sample frames for detection (embedded mode).
+    /// Decode video files or streams, detect vehicles and weapons, write events (embedded mode).
     Run(commands::run::RunArgs),
     /// Show the streams, duration, frame rate and codecs of video files or streams.
     Probe(commands::probe::ProbeArgs),
+    /// List the model manifests, or verify that each model loads and runs.
+    #[command(subcommand)]
+    Models(commands::models::ModelsCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
     let result = config::FileConfig::load(cli.config.as_deref()).and_then(|file| match cli.command {
         Command::Run(args) => commands::run::run(args, &file),
         Command::Probe(args) => commands::probe::run(args),
+        Command::Models(command) => commands::models::run(command, &file),
     });
     match result {
         Ok(code) => code,

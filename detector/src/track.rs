@@ -209,7 +209,9 @@ impl Tracker {
         config: &TrackerConfig,
     ) -> FrameUpdate {
         let mut taken = vec![false; self.open.len()];
-        let mut started_in_frame: HashMap<ObjectClass, u32> = HashMap::new();
+        // Tracks started in this frame are numbered across all classes: a track's class can
+        // change by majority vote later, and the event id must stay unique regardless.
+        let mut started_in_frame = 0u32;
         for obs in observations {
             let category = obs.class.category();
             let best_match = self
@@ -224,9 +226,8 @@ impl Tracker {
                 self.open[i].add(obs);
                 continue;
             }
-            let ordinal = started_in_frame.entry(obs.class).or_default();
-            self.open.push(Track::new(obs, *ordinal));
-            *ordinal += 1;
+            self.open.push(Track::new(obs, started_in_frame));
+            started_in_frame += 1;
             taken.push(true);
         }
         let (expired, open): (Vec<Track>, Vec<Track>) =

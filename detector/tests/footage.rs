@@ -121,6 +121,8 @@ fn traffic_clip_yields_vehicle_events_and_no_firearm() {
         );
     }
     assert!(events.iter().all(|e| e.event.category != Category::Weapon), "weapon events on a road at dusk");
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| &e.event.event_id).collect();
+    assert_eq!(ids.len(), events.len(), "event ids are unique");
     let vehicles: Vec<_> = events.iter().filter(|e| e.event.category == Category::Vehicle).collect();
     assert!(vehicles.len() >= 3, "{} vehicle events", vehicles.len());
     for e in &vehicles {

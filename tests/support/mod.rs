@@ -4,18 +4,32 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn canvass() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
-    // Plain log lines, not a progress bar, and no colour codes in captured output.
-    cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG");
-    cmd
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The set-up step's asset folder (`scripts/setup`), or `CANVASS_ASSETS`.
+pub fn assets() -> PathBuf {
+    std::env::var_os("CANVASS_ASSETS").map(PathBuf::from).unwrap_or_else(|| repo().join("assets"))
+}
+
+pub fn models_dir() -> PathBuf {
+    assets().join("models")
+}
+
+/// The binary, run from the repository root (where `models/` is) with the set-up step's assets.
+pub fn canvass() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
+    // Plain log lines, not a progress bar, and no colour codes in captured output.
+    cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG").current_dir(repo()).env("CANVASS_ASSETS", assets());
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        cmd.env("ORT_DYLIB_PATH", assets().join("lib/libonnxruntime.so"));
+    }
+    cmd
+}
+
 pub fn sample_video(name: &str) -> PathBuf {
-    let dir = std::env::var_os("CANVASS_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"));
+    let dir = assets();
     let path = dir.join("media/video").join(name);
     assert!(path.is_file(), "{} is missing: run scripts/setup first", path.display());
     path

@@ -1,6 +1,5 @@
-//! `canvass run`: the embedded pipeline on one machine. Ingest feeds an in-process channel; the
-//! detector stage takes frames off it (until the detector lands, it counts them and can dump
-//! them as JPEG files).
+//! `canvass run`: the embedded pipeline on one machine. Ingest feeds an in-process bounded
+//! channel; the detector stage takes frames off it on its own thread and writes events.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +14,12 @@ use canvass_transport::channel::channel;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use canvass_detector::{DetectedEvent, Detector};
+use canvass_schemas::DetectionEvent;
+
 use crate::config::FileConfig;
+use crate::detector_args::DetectorArgs;
+use crate::event_output::EventOutput;
 use crate::progress::InputProgress;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
@@ -55,6 +59,8 @@ pub struct RunArgs {
     /// Also write every sampled frame as a JPEG file under this folder.
     #[arg(long, value_name = "DIR")]
     dump_frames: Option<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
     #[arg(required = true, value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
@@ -77,11 +83,13 @@ struct IngestLogEntry<'a> {
     wall_clock_origin: Option<DateTime<Utc>>,
 }
 
-/// What the detector stage took off the queue.
+/// What the detector stage took off the queue and made of it.
 #[derive(Default)]
-struct ReceivedFrames {
+struct DetectionSummary {
     frames: u64,
     bytes: u64,
+    bad_frames: u64,
+    events: Vec<DetectionEvent>,
 }
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -97,11 +105,17 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
 
+    // Load the models before decoding anything: a missing or broken model stops the run here.
+    let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
+    for model in detector.models() {
+        tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
+    }
     let (mut sink, source) = channel(CHANNEL_CAPACITY);
     let dump_dir = args.dump_frames.clone();
+    let output = EventOutput::new(&data_dir);
     let consumer = std::thread::Builder::new()
         .name("detect".into())
-        .spawn(move || consume_frames(source, dump_dir.as_deref()))?;
+        .spawn(move || detect_frames(source, detector, &output, dump_dir.as_deref()))?;
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
@@ -132,8 +146,11 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         }
     }
     drop(sink);
-    let received = consumer.join().map_err(|_| anyhow::anyhow!("frame consumer panicked"))??;
-    print_summary(&rows, &received);
+    let summary = consumer.join().map_err(|_| anyhow::anyhow!("detector stage panicked"))??;
+    print_summary(&rows, &summary, &data_dir);
+    if summary.bad_frames > 0 {
+        failures += 1;
+    }
     let total = args.inputs.len();
     if failures > 0 {
         eprintln!("{failures} of {total} inputs failed");
@@ -170,10 +187,32 @@ fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConf
     })
 }
 
-/// The detector stage's place in the embedded pipeline: takes every frame off the channel.
-fn consume_frames(mut source: impl FrameSource, dump_dir: Option<&Path>) -> anyhow::Result<ReceivedFrames> {
-    let mut received = ReceivedFrames::default();
-    while let Some(frame) = source.recv()? {
+/// The detector stage of the embedded pipeline: every frame through every model; events are
+/// written as their tracks close. A frame that cannot be read is reported and skipped.
+fn detect_frames(
+    mut source: impl FrameSource,
+    mut detector: Detector,
+    output: &EventOutput,
+    dump_dir: Option<&Path>,
+) -> anyhow::Result<DetectionSummary> {
+    let mut summary = DetectionSummary::default();
+    let record = |events: Vec<DetectedEvent>, summary: &mut DetectionSummary| -> anyhow::Result<()> {
+        for detected in events {
+            output.write(&detected)?;
+            summary.events.push(detected.event);
+        }
+        Ok(())
+    };
+    loop {
+        let frame = match source.recv() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("error: frame queue: {e}");
+                summary.bad_frames += 1;
+                continue;
+            }
+        };
         let h = &frame.header;
         if let Some(dir) = dump_dir {
             let folder = dir.join(&h.source_id);
@@ -181,10 +220,18 @@ fn consume_frames(mut source: impl FrameSource, dump_dir: Option<&Path>) -> anyh
             let name = format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us);
             std::fs::write(folder.join(name), &frame.image)?;
         }
-        received.frames += 1;
-        received.bytes += frame.image.len() as u64;
+        summary.frames += 1;
+        summary.bytes += frame.image.len() as u64;
+        match detector.process(&frame) {
+            Ok(events) => record(events, &mut summary)?,
+            Err(e) => {
+                eprintln!("error: {}: {e}", h.input);
+                summary.bad_frames += 1;
+            }
+        }
     }
-    Ok(received)
+    record(detector.finish(), &mut summary)?;
+    Ok(summary)
 }
 
 fn append_log(
@@ -217,14 +264,13 @@ fn append_log(
     Ok(())
 }
 
-fn print_summary(rows: &[IngestReport], received: &ReceivedFrames) {
-    if rows.is_empty() {
-        return;
+fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, data_dir: &Path) {
+    if !rows.is_empty() {
+        println!(
+            "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  clock",
+            "input", "source", "codec", "size", "decoded", "sampled", "corrupt", "media s", "speed"
+        );
     }
-    println!(
-        "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  clock",
-        "input", "source", "codec", "size", "decoded", "sampled", "corrupt", "media s", "speed"
-    );
     for r in rows {
         let media_s = r.media_end_us as f64 / 1e6;
         let speed = media_s / r.elapsed.as_secs_f64().max(1e-3);
@@ -243,10 +289,39 @@ fn print_summary(rows: &[IngestReport], received: &ReceivedFrames) {
         );
     }
     println!(
-        "{} frames ({:.1} MB of JPEG) reached the detector stage",
-        received.frames,
-        received.bytes as f64 / 1e6
+        "{} frames ({:.1} MB of JPEG) reached the detector stage; {} events",
+        summary.frames,
+        summary.bytes as f64 / 1e6,
+        summary.events.len()
     );
+    if summary.events.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{:<20} {:<20} {:<12} {:<7} {:>5} {:>10}  thumbnail",
+        "start", "source", "class", "colour", "conf", "media s"
+    );
+    let mut events: Vec<&DetectionEvent> = summary.events.iter().collect();
+    events.sort_by(|a, b| (&a.source_id, a.media_start_us).cmp(&(&b.source_id, b.media_start_us)));
+    for e in events {
+        let colour =
+            e.attributes.colour.as_ref().map_or("-".to_string(), |c| format!("{:?}", c.value).to_lowercase());
+        println!(
+            "{:<20} {:<20} {:<12} {:<7} {:>5.2} {:>4.1}-{:<5.1}  {}",
+            e.wall_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            truncate_left(&e.source_id, 20),
+            serde_json::to_value(e.class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            colour,
+            e.confidence,
+            e.media_start_us as f64 / 1e6,
+            e.media_end_us as f64 / 1e6,
+            data_dir.join(&e.thumbnail_key).display(),
+        );
+    }
 }
 
 fn clock_label(r: &IngestReport) -> String {

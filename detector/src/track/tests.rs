@@ -35,9 +35,9 @@ fn a_moving_object_is_one_track_with_its_best_frame() {
 #[test]
 fn tracks_close_after_the_gap_and_far_objects_do_not_merge() {
     let mut tracker = Tracker::default();
-    step(&mut tracker, vec![obs(ObjectClass::Car, 0.8, 0.0, 0), obs(ObjectClass::Car, 0.7, 200.0, 0)], 0);
+    step(&mut tracker, vec![obs(ObjectClass::Car, 0.8, 0.0, 0), obs(ObjectClass::Pickup, 0.7, 200.0, 0)], 0);
     assert_eq!(tracker.open_tracks().len(), 2);
-    assert_eq!(tracker.open_tracks()[1].ordinal, 1, "second car to start in frame 0");
+    assert_eq!(tracker.open_tracks()[1].ordinal, 1, "second track to start in frame 0, whatever its class");
     // Default gap is 2 s: at 2.5 s with nothing seen, both close.
     let update = step(&mut tracker, vec![], 5);
     assert_eq!(update.closed.len(), 2);

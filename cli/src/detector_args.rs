@@ -1,0 +1,62 @@
+//! Which models to run and where they are: flags, environment, config file, defaults.
+
+use std::path::PathBuf;
+
+use canvass_detector::DetectorConfig;
+use canvass_detector::track::TrackerConfig;
+
+use crate::config::FileConfig;
+
+/// The default models: the vehicle model and the (weak, community) weapon model.
+const DEFAULT_MODELS: &[&str] = &["yolox_nano_coco", "arcis_ultralight_weapons_256"];
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct DetectorArgs {
+    /// Folder of model manifests. [default: models]
+    #[arg(long, env = "CANVASS_MANIFESTS_DIR", value_name = "DIR")]
+    pub manifests_dir: Option<PathBuf>,
+    /// Folder holding the model files the manifests name. [default: $CANVASS_ASSETS/models, else
+    /// assets/models]
+    #[arg(long, env = "CANVASS_MODELS_DIR", value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Model to run on every frame, by manifest name; repeat for several. [default:
+    /// yolox_nano_coco and arcis_ultralight_weapons_256]
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// ONNX Runtime threads per model; 0 = one per core. [default: 0]
+    #[arg(long, env = "CANVASS_INTRA_THREADS")]
+    pub intra_threads: Option<usize>,
+}
+
+impl DetectorArgs {
+    pub fn manifests_dir(&self, file: &FileConfig) -> PathBuf {
+        self.manifests_dir
+            .clone()
+            .or_else(|| file.detector.manifests_dir.clone())
+            .unwrap_or_else(|| "models".into())
+    }
+
+    pub fn config(&self, file: &FileConfig) -> DetectorConfig {
+        let manifests_dir = self.manifests_dir(file);
+        let names: Vec<String> = if !self.models.is_empty() {
+            self.models.clone()
+        } else {
+            file.detector
+                .models
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MODELS.iter().map(|s| s.to_string()).collect())
+        };
+        let models_dir =
+            self.models_dir.clone().or_else(|| file.detector.models_dir.clone()).unwrap_or_else(|| {
+                std::env::var_os("CANVASS_ASSETS")
+                    .map_or_else(|| PathBuf::from("assets"), PathBuf::from)
+                    .join("models")
+            });
+        DetectorConfig {
+            models_dir,
+            manifests: names.iter().map(|n| manifests_dir.join(format!("{n}.toml"))).collect(),
+            intra_threads: self.intra_threads.or(file.detector.intra_threads).unwrap_or(0),
+            tracker: TrackerConfig::default(),
+        }
+    }
+}
