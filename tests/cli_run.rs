@@ -29,16 +29,18 @@ fn run_on_sample_footage_succeeds_and_logs_each_input() {
     // 20 s and 6.8 s at 2 fps: every sampled frame crossed the in-process queue.
     assert!(stdout.contains("54 frames ("), "{stdout}");
     // Events: JSON lines per source, each with a thumbnail on disk.
-    let events: Vec<serde_json::Value> = std::fs::read_to_string(data.path().join("events/source=pistol_range.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events: Vec<serde_json::Value> =
+        std::fs::read_to_string(data.path().join("events/source=pistol_range.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
     let firearms: Vec<_> = events.iter().filter(|e| e["category"] == "weapon").collect();
     assert_eq!(firearms.len(), 1, "{events:?}");
     let thumb = data.path().join(firearms[0]["thumbnail_key"].as_str().unwrap());
     assert_eq!(&std::fs::read(&thumb).unwrap()[..2], &[0xff, 0xd8]);
-    let traffic = std::fs::read_to_string(data.path().join("events/source=opencv4nodejs_traffic.jsonl")).unwrap();
+    let traffic =
+        std::fs::read_to_string(data.path().join("events/source=opencv4nodejs_traffic.jsonl")).unwrap();
     assert!(!traffic.contains("\"weapon\""), "no weapon on the traffic clip");
     let log = ingest_log(data.path());
     assert_eq!(log.len(), 2);

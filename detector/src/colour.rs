@@ -46,8 +46,9 @@ fn classify(hue: f32, saturation: f32, value: f32, chroma: f32) -> Colour {
         };
     }
     match hue {
+        // Sunlit red paint washes out to saturation ~0.4; only paler reds read as pink.
         h if !(15.0..345.0).contains(&h) => {
-            if saturation < 0.45 && value > 0.7 {
+            if saturation < 0.3 && value > 0.8 {
                 Colour::Pink
             } else {
                 Colour::Red
@@ -161,6 +162,8 @@ mod tests {
         assert_eq!(colour_of([240, 90, 20], 1.0), Colour::Orange);
         assert_eq!(colour_of([247, 181, 41], 1.0), Colour::Yellow, "taxi amber");
         assert_eq!(colour_of([110, 60, 30], 1.0), Colour::Brown);
+        assert_eq!(colour_of([250, 190, 200], 1.0), Colour::Pink);
+        assert_eq!(colour_of([240, 150, 150], 1.0), Colour::Red, "sunlit red");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use canvass_schemas::ModelRef;
 use image::RgbImage;
-use ndarray::Array4;
+use ndarray::{Array4, ArrayD};
 use ort::environment::Environment;
 use ort::logging::LogLevel;
 use ort::session::Session;
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::manifest::{ClassMap, Manifest};
 use crate::nms::{Candidate, nms};
 use crate::output;
-use crate::preprocess::fill_input;
+use crate::preprocess::{InputTransform, fill_input};
 use crate::{DetectorError, RawDetection};
 
 /// Overlap above which two same-class boxes are one object.
@@ -142,33 +142,55 @@ impl Model {
         Ok(Model { manifest, class_map, reference, session, output_names, min_score })
     }
 
-    /// Detections in `frame` pixel coordinates, after thresholds, the taxonomy and NMS.
-    pub fn detect(&mut self, frame: &RgbImage) -> Result<Vec<RawDetection>, DetectorError> {
+    /// The model's input tensor for `frame`, and how to map boxes back to the frame.
+    pub fn prepare(&self, frame: &RgbImage) -> (Array4<f32>, InputTransform) {
         let spec = &self.manifest.input;
         let mut tensor = Array4::<f32>::zeros((1, 3, spec.height as usize, spec.width as usize));
         let transform = fill_input(frame, spec, &mut tensor, 0);
-        let run_error = |e: ort::Error| DetectorError::Inference {
-            model: self.manifest.name.clone(),
-            reason: e.to_string(),
-        };
-        let input = TensorRef::from_array_view(&tensor).map_err(run_error)?;
-        let outputs = self.session.run(ort::inputs![spec.name.as_str() => input]).map_err(|e| {
-            DetectorError::Inference { model: self.manifest.name.clone(), reason: e.to_string() }
-        })?;
-        let mut views = Vec::with_capacity(self.output_names.len());
-        for name in &self.output_names {
-            let array = outputs[name.as_str()].try_extract_array::<f32>().map_err(|e| {
-                DetectorError::Inference { model: self.manifest.name.clone(), reason: e.to_string() }
-            })?;
-            // Drop the batch axis: one image per run.
-            views.push(array.index_axis_move(ndarray::Axis(0), 0));
-        }
-        let candidates =
-            output::decode(&views, &self.manifest.output, spec, self.manifest.classes.len(), self.min_score)
-                .map_err(|e| DetectorError::Inference {
+        (tensor, transform)
+    }
+
+    fn inference_error(&self, reason: impl std::fmt::Display) -> DetectorError {
+        DetectorError::Inference { model: self.manifest.name.clone(), reason: reason.to_string() }
+    }
+
+    /// Runs the session on a prepared tensor: the raw outputs in the model's order, batch axis
+    /// dropped (one image per run: the shipped models are exported with a fixed batch of 1).
+    pub fn infer(&mut self, tensor: &Array4<f32>) -> Result<Vec<ArrayD<f32>>, DetectorError> {
+        let input = TensorRef::from_array_view(tensor).map_err(|e| self.inference_error(e))?;
+        let outputs = match self.session.run(ort::inputs![self.manifest.input.name.as_str() => input]) {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                return Err(DetectorError::Inference {
                     model: self.manifest.name.clone(),
                     reason: e.to_string(),
-                })?;
+                });
+            }
+        };
+        let mut arrays = Vec::with_capacity(self.output_names.len());
+        for name in &self.output_names {
+            match outputs[name.as_str()].try_extract_array::<f32>() {
+                Ok(array) => arrays.push(array.index_axis(ndarray::Axis(0), 0).to_owned()),
+                Err(e) => {
+                    return Err(DetectorError::Inference {
+                        model: self.manifest.name.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(arrays)
+    }
+
+    /// Detections in `frame` pixel coordinates, after thresholds, the taxonomy and NMS.
+    pub fn detect(&mut self, frame: &RgbImage) -> Result<Vec<RawDetection>, DetectorError> {
+        let (tensor, transform) = self.prepare(frame);
+        let arrays = self.infer(&tensor)?;
+        let views: Vec<_> = arrays.iter().map(|a| a.view()).collect();
+        let spec = &self.manifest.input;
+        let candidates =
+            output::decode(&views, &self.manifest.output, spec, self.manifest.classes.len(), self.min_score)
+                .map_err(|e| self.inference_error(e))?;
         let kept: Vec<Candidate> = candidates
             .into_iter()
             .filter(|c| {

@@ -134,3 +134,37 @@ fn face_classes_never_come_out_of_a_real_model() {
     assert!(dets.iter().all(|d| d.model_class != "face"), "{dets:?}");
     assert!(!dets.is_empty(), "the other classes still work");
 }
+
+/// The frame of `clip` nearest `at_s`, at full size, through the real ingest stage.
+fn frame_at(clip: &str, at_s: f64) -> image::RgbImage {
+    struct Nearest(i64, Option<canvass_schemas::FrameMessage>);
+    impl canvass_transport::FrameSink for Nearest {
+        fn send(
+            &mut self,
+            f: &canvass_schemas::FrameMessage,
+        ) -> Result<(), canvass_transport::TransportError> {
+            let best = self.1.as_ref().map(|b| (b.header.media_time_us - self.0).abs());
+            if best.is_none_or(|b| (f.header.media_time_us - self.0).abs() < b) {
+                self.1 = Some(f.clone());
+            }
+            Ok(())
+        }
+    }
+    let spec = canvass_ingest::InputSpec::parse(assets().join("media/video").join(clip).to_str().unwrap());
+    let config = canvass_ingest::IngestConfig { fps: 0.0, max_side: 0, ..Default::default() };
+    let mut sink = Nearest((at_s * 1e6) as i64, None);
+    canvass_ingest::ingest(&spec, "test", &config, &mut sink, &mut |_| {}).unwrap();
+    image::load_from_memory(&sink.1.unwrap().image).unwrap().to_rgb8()
+}
+
+#[test]
+fn vehicle_colours_on_overhead_footage() {
+    // car-detection.mp4 at 16 s, boxes drawn by hand on a 50 px grid: a red car and a silver car.
+    let frame = frame_at("car-detection.mp4", 16.0);
+    let exposure = exposure_reference(&frame);
+    let red = vehicle_colour(&frame, [318.0, 218.0, 495.0, 432.0], exposure).unwrap();
+    assert_eq!(red.value, Colour::Red, "{red:?}");
+    // Light silver in direct sun: white and grey are both fair answers, a hue is not.
+    let silver = vehicle_colour(&frame, [112.0, 0.0, 262.0, 252.0], exposure).unwrap();
+    assert!(matches!(silver.value, Colour::Grey | Colour::White), "{silver:?}");
+}
