@@ -62,7 +62,7 @@ fn main() {
         let spec = model.manifest.input.clone();
         // Inputs for the Python reference: every prepared tensor, raw little-endian f32.
         let mut raw = std::fs::File::create(out_dir.join(format!("{name}.f32"))).unwrap();
-        let tensors: Vec<_> = images.iter().map(|img| model.prepare(img).0).collect();
+        let tensors: Vec<_> = images.iter().map(|img| model.prepare(&[img]).0).collect();
         for t in &tensors {
             for v in t.iter() {
                 raw.write_all(&v.to_le_bytes()).unwrap();

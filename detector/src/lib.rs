@@ -22,7 +22,7 @@ use canvass_schemas::ObjectClass;
 pub use face_filter::is_face_class;
 pub use manifest::{ClassMap, Manifest, ManifestError};
 pub use model::Model;
-pub use pipeline::{DetectedEvent, Detector, DetectorConfig};
+pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {

@@ -1,7 +1,7 @@
 //! One model in ONNX Runtime: loaded from its manifest, checked against it, run on frames.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use canvass_schemas::ModelRef;
 use image::RgbImage;
@@ -24,6 +24,8 @@ const NMS_IOU: f32 = 0.45;
 const MAX_DETECTIONS: usize = 100;
 
 static RUNTIME: OnceLock<Environment> = OnceLock::new();
+/// Serialises the first load: two threads must not both load the library.
+static RUNTIME_INIT: Mutex<()> = Mutex::new(());
 
 /// Where the ONNX Runtime library is: `lib`, else `ORT_DYLIB_PATH`, else the set-up step's
 /// `assets/lib/libonnxruntime.so` under the working directory.
@@ -36,6 +38,10 @@ pub fn runtime_library(lib: Option<&Path>) -> PathBuf {
 /// Loads ONNX Runtime once per process. Checking the file first turns a missing library into a
 /// clear error instead of a panic inside `ort`.
 pub fn init_runtime(lib: Option<&Path>) -> Result<&'static Environment, DetectorError> {
+    if let Some(env) = RUNTIME.get() {
+        return Ok(env);
+    }
+    let _guard = RUNTIME_INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(env) = RUNTIME.get() {
         return Ok(env);
     }
@@ -94,6 +100,8 @@ pub struct Model {
     session: Session,
     output_names: Vec<String>,
     min_score: f32,
+    /// Whether the input's batch dimension is dynamic, so queued frames can share one run.
+    batchable: bool,
 }
 
 impl Model {
@@ -136,18 +144,31 @@ impl Model {
             )));
         }
         let output_names = session.outputs().iter().map(|o| o.name().to_string()).collect();
+        let batchable = session
+            .inputs()
+            .iter()
+            .find(|i| i.name() == manifest.input.name)
+            .and_then(|i| i.dtype().tensor_shape().map(|shape| shape.first().is_some_and(|&d| d < 0)))
+            .unwrap_or(false);
         let min_score = manifest.thresholds.values().copied().fold(1.0, f32::min);
         let class_map = manifest.class_map();
         let reference = ModelRef { name: manifest.name.clone(), version: manifest.version.clone(), sha256 };
-        Ok(Model { manifest, class_map, reference, session, output_names, min_score })
+        Ok(Model { manifest, class_map, reference, session, output_names, min_score, batchable })
     }
 
-    /// The model's input tensor for `frame`, and how to map boxes back to the frame.
-    pub fn prepare(&self, frame: &RgbImage) -> (Array4<f32>, InputTransform) {
+    /// Whether several frames can go through one session run (dynamic batch dimension). The
+    /// shipped models are exported with a fixed batch of 1.
+    pub fn batchable(&self) -> bool {
+        self.batchable
+    }
+
+    /// The model's input tensor for `frames` (one slot each), and how to map boxes back.
+    pub fn prepare(&self, frames: &[&RgbImage]) -> (Array4<f32>, Vec<InputTransform>) {
         let spec = &self.manifest.input;
-        let mut tensor = Array4::<f32>::zeros((1, 3, spec.height as usize, spec.width as usize));
-        let transform = fill_input(frame, spec, &mut tensor, 0);
-        (tensor, transform)
+        let mut tensor = Array4::<f32>::zeros((frames.len(), 3, spec.height as usize, spec.width as usize));
+        let transforms =
+            frames.iter().enumerate().map(|(slot, f)| fill_input(f, spec, &mut tensor, slot)).collect();
+        (tensor, transforms)
     }
 
     fn inference_error(&self, reason: impl std::fmt::Display) -> DetectorError {
@@ -155,7 +176,7 @@ impl Model {
     }
 
     /// Runs the session on a prepared tensor: the raw outputs in the model's order, batch axis
-    /// dropped (one image per run: the shipped models are exported with a fixed batch of 1).
+    /// first.
     pub fn infer(&mut self, tensor: &Array4<f32>) -> Result<Vec<ArrayD<f32>>, DetectorError> {
         let input = TensorRef::from_array_view(tensor).map_err(|e| self.inference_error(e))?;
         let outputs = match self.session.run(ort::inputs![self.manifest.input.name.as_str() => input]) {
@@ -170,7 +191,7 @@ impl Model {
         let mut arrays = Vec::with_capacity(self.output_names.len());
         for name in &self.output_names {
             match outputs[name.as_str()].try_extract_array::<f32>() {
-                Ok(array) => arrays.push(array.index_axis(ndarray::Axis(0), 0).to_owned()),
+                Ok(array) => arrays.push(array.to_owned()),
                 Err(e) => {
                     return Err(DetectorError::Inference {
                         model: self.manifest.name.clone(),
@@ -184,12 +205,35 @@ impl Model {
 
     /// Detections in `frame` pixel coordinates, after thresholds, the taxonomy and NMS.
     pub fn detect(&mut self, frame: &RgbImage) -> Result<Vec<RawDetection>, DetectorError> {
-        let (tensor, transform) = self.prepare(frame);
+        let mut per_frame = self.detect_batch(&[frame])?;
+        Ok(per_frame.pop().unwrap_or_default())
+    }
+
+    /// Detections for each of `frames`, in order: one session run for all of them when the
+    /// model takes a dynamic batch, else one run per frame.
+    pub fn detect_batch(&mut self, frames: &[&RgbImage]) -> Result<Vec<Vec<RawDetection>>, DetectorError> {
+        if !self.batchable && frames.len() > 1 {
+            return frames.iter().map(|f| self.detect(f)).collect();
+        }
+        let (tensor, transforms) = self.prepare(frames);
         let arrays = self.infer(&tensor)?;
-        let views: Vec<_> = arrays.iter().map(|a| a.view()).collect();
+        let mut results = Vec::with_capacity(frames.len());
+        for (slot, (frame, transform)) in frames.iter().zip(&transforms).enumerate() {
+            let views: Vec<_> = arrays.iter().map(|a| a.index_axis(ndarray::Axis(0), slot)).collect();
+            results.push(self.postprocess(&views, transform, frame)?);
+        }
+        Ok(results)
+    }
+
+    fn postprocess(
+        &self,
+        views: &[ndarray::ArrayViewD<'_, f32>],
+        transform: &InputTransform,
+        frame: &RgbImage,
+    ) -> Result<Vec<RawDetection>, DetectorError> {
         let spec = &self.manifest.input;
         let candidates =
-            output::decode(&views, &self.manifest.output, spec, self.manifest.classes.len(), self.min_score)
+            output::decode(views, &self.manifest.output, spec, self.manifest.classes.len(), self.min_score)
                 .map_err(|e| self.inference_error(e))?;
         let kept: Vec<Candidate> = candidates
             .into_iter()

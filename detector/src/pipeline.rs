@@ -32,6 +32,15 @@ pub struct DetectorConfig {
     pub tracker: TrackerConfig,
 }
 
+/// What a batch of frames produced.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Events of tracks that closed.
+    pub events: Vec<DetectedEvent>,
+    /// Frames that were skipped because their image could not be read.
+    pub bad_frames: Vec<DetectorError>,
+}
+
 /// A closed event and the JPEG thumbnail of its best frame.
 #[derive(Debug, Clone)]
 pub struct DetectedEvent {
@@ -74,37 +83,63 @@ impl Detector {
 
     /// Runs every model on one frame; returns the events of tracks that closed.
     pub fn process(&mut self, frame: &FrameMessage) -> Result<Vec<DetectedEvent>, DetectorError> {
-        let h = &frame.header;
-        let image = image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg)
-            .map_err(|e| DetectorError::BadFrame {
-                source_id: h.source_id.clone(),
-                sequence: h.sequence,
-                reason: e.to_string(),
-            })?
-            .to_rgb8();
-        let exposure = exposure_reference(&image);
-        let key = (h.source_id.clone(), h.input.clone());
-        let model_count = self.models.len();
-        let stream = self.streams.entry(key).or_insert_with(|| Stream {
-            trackers: (0..model_count).map(|_| Tracker::default()).collect(),
-            frame_size: (image.width(), image.height()),
-        });
-        stream.frame_size = (image.width(), image.height());
-        let mut events = Vec::new();
-        for (model, tracker) in self.models.iter_mut().zip(&mut stream.trackers) {
-            let detections = model.detect(&image)?;
-            let observations = detections.into_iter().map(|d| observe(d, &image, exposure, frame)).collect();
-            let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
-            for track in update.closed {
-                events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
-            }
-            for index in update.improved {
-                let track = &tracker.open_tracks()[index];
-                let thumbnail = thumbnail(&image, track.best.bbox);
-                tracker.set_thumbnail(index, thumbnail);
+        let mut batch = self.process_batch(std::slice::from_ref(frame))?;
+        match batch.bad_frames.pop() {
+            Some(error) => Err(error),
+            None => Ok(batch.events),
+        }
+    }
+
+    /// Runs every model on frames that queued up together (one session run per model where the
+    /// model takes a dynamic batch), then tracks them in order. A frame whose image cannot be
+    /// read is reported in `bad_frames` and the others go on; an inference failure fails the
+    /// batch.
+    pub fn process_batch(&mut self, frames: &[FrameMessage]) -> Result<BatchOutcome, DetectorError> {
+        let mut outcome = BatchOutcome::default();
+        let mut readable = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let h = &frame.header;
+            match image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg) {
+                Ok(image) => readable.push((frame, image.to_rgb8())),
+                Err(e) => outcome.bad_frames.push(DetectorError::BadFrame {
+                    source_id: h.source_id.clone(),
+                    sequence: h.sequence,
+                    reason: e.to_string(),
+                }),
             }
         }
-        Ok(events)
+        if readable.is_empty() {
+            return Ok(outcome);
+        }
+        let images: Vec<&RgbImage> = readable.iter().map(|(_, image)| image).collect();
+        let mut detections = Vec::with_capacity(self.models.len());
+        for model in &mut self.models {
+            detections.push(model.detect_batch(&images)?);
+        }
+        let model_count = self.models.len();
+        for (slot, (frame, image)) in readable.iter().enumerate() {
+            let h = &frame.header;
+            let exposure = exposure_reference(image);
+            let stream =
+                self.streams.entry((h.source_id.clone(), h.input.clone())).or_insert_with(|| Stream {
+                    trackers: (0..model_count).map(|_| Tracker::default()).collect(),
+                    frame_size: image.dimensions(),
+                });
+            stream.frame_size = image.dimensions();
+            for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
+                let observations =
+                    detections[m][slot].drain(..).map(|d| observe(d, image, exposure, frame)).collect();
+                let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
+                for track in update.closed {
+                    outcome.events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
+                }
+                for index in update.improved {
+                    let jpeg = thumbnail(image, tracker.open_tracks()[index].best.bbox);
+                    tracker.set_thumbnail(index, jpeg);
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// Closes every open track (end of input); returns their events.

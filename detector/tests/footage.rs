@@ -1,48 +1,15 @@
 //! The whole detector stage on real footage, fed by the real ingest stage.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use canvass_detector::track::TrackerConfig;
 use canvass_detector::{DetectedEvent, Detector, DetectorConfig};
-use canvass_ingest::{IngestConfig, InputSpec};
-use canvass_schemas::{Category, Colour, FrameMessage, ObjectClass};
-use canvass_transport::{FrameSink, TransportError};
+use canvass_ingest::IngestConfig;
+use canvass_schemas::{Category, Colour, ObjectClass};
+use common::{assets, repo};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn assets() -> PathBuf {
-    let dir = std::env::var_os("CANVASS_ASSETS").map(PathBuf::from).unwrap_or_else(|| repo().join("assets"));
-    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        // SAFETY: set before ONNX Runtime is loaded, and every test sets the same value.
-        unsafe { std::env::set_var("ORT_DYLIB_PATH", dir.join("lib/libonnxruntime.so")) };
-    }
-    dir
-}
-
-#[derive(Default)]
-struct Frames(Vec<FrameMessage>);
-
-impl FrameSink for Frames {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.0.push(frame.clone());
-        Ok(())
-    }
-}
-
-fn frames_of(clip: &str) -> Vec<FrameMessage> {
-    let spec = InputSpec::parse(assets().join("media/video").join(clip).to_str().unwrap());
-    let mut sink = Frames::default();
-    canvass_ingest::ingest(
-        &spec,
-        &spec.default_source_id(),
-        &IngestConfig::default(),
-        &mut sink,
-        &mut |_| {},
-    )
-    .unwrap();
-    sink.0
+fn frames_of(clip: &str) -> Vec<canvass_schemas::FrameMessage> {
+    common::frames_of(clip, &IngestConfig::default())
 }
 
 fn detector() -> Detector {
@@ -71,12 +38,7 @@ fn run(clip: &str) -> Vec<DetectedEvent> {
 
 #[test]
 fn weapon_model_finds_the_pistol_in_at_least_one_sampled_frame() {
-    let mut weapons = canvass_detector::Model::load(
-        canvass_detector::Manifest::load(&repo().join("models/arcis_ultralight_weapons_256.toml")).unwrap(),
-        &assets().join("models"),
-        0,
-    )
-    .unwrap();
+    let mut weapons = common::load("arcis_ultralight_weapons_256.toml");
     let mut hits = 0;
     for frame in frames_of("pistol_range.mp4") {
         let image = image::load_from_memory(&frame.image).unwrap().to_rgb8();
@@ -163,6 +125,40 @@ fn the_same_input_gives_the_same_event_ids() {
     assert_eq!(first, ids(run("pistol_range.mp4")));
     let unique: std::collections::HashSet<_> = first.iter().collect();
     assert_eq!(unique.len(), first.len(), "ids are unique");
+}
+
+#[test]
+fn batches_of_queued_frames_give_the_same_events_as_one_by_one() {
+    let one_by_one: Vec<String> = run("pistol_range.mp4").into_iter().map(|e| e.event.event_id).collect();
+    let mut detector = detector();
+    let mut batched = Vec::new();
+    for chunk in frames_of("pistol_range.mp4").chunks(8) {
+        let outcome = detector.process_batch(chunk).unwrap();
+        assert!(outcome.bad_frames.is_empty());
+        batched.extend(outcome.events);
+    }
+    batched.extend(detector.finish());
+    let batched: Vec<String> = batched.into_iter().map(|e| e.event.event_id).collect();
+    assert_eq!(batched, one_by_one);
+}
+
+#[test]
+fn a_bad_frame_in_a_batch_is_reported_and_the_rest_are_processed() {
+    let mut detector = detector();
+    let mut frames = frames_of("pistol_range.mp4");
+    frames[3].image = b"not a jpeg".to_vec();
+    let outcome = detector.process_batch(&frames).unwrap();
+    assert_eq!(outcome.bad_frames.len(), 1);
+    assert!(
+        outcome.bad_frames[0].to_string().contains("frame 3 of pistol_range"),
+        "{}",
+        outcome.bad_frames[0]
+    );
+    let events = detector.finish();
+    assert!(
+        events.iter().any(|e| e.event.category == Category::Weapon),
+        "the other frames still found the pistol"
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! whose outputs are constants we chose: the whole path from session to boxes is checked
 //! against answers known by construction.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use canvass_detector::model::sha256_hex;
 use canvass_detector::{Manifest, Model};
@@ -44,11 +46,16 @@ mod onnx {
         t
     }
 
+    /// A tensor's shape; a dimension of 0 is the symbolic batch dimension "N".
     fn value_info(name: &str, dims: &[usize]) -> Vec<u8> {
         let mut shape = Vec::new();
         for &d in dims {
             let mut dim = Vec::new();
-            int(1, d as u64, &mut dim);
+            if d == 0 {
+                bytes(2, b"N", &mut dim);
+            } else {
+                int(1, d as u64, &mut dim);
+            }
             bytes(1, &dim, &mut shape);
         }
         let mut tensor_type = Vec::new();
@@ -60,6 +67,48 @@ mod onnx {
         bytes(1, name.as_bytes(), &mut v);
         bytes(2, &type_proto, &mut v);
         v
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
+        let mut node = Vec::new();
+        for input in inputs {
+            bytes(1, input.as_bytes(), &mut node);
+        }
+        bytes(2, output.as_bytes(), &mut node);
+        bytes(4, op.as_bytes(), &mut node);
+        node
+    }
+
+    fn wrap_graph(graph: Vec<u8>) -> Vec<u8> {
+        let mut model = Vec::new();
+        int(1, 8, &mut model);
+        bytes(7, &graph, &mut model);
+        let mut opset = Vec::new();
+        int(2, 17, &mut opset);
+        bytes(8, &opset, &mut model);
+        model
+    }
+
+    /// A dynamic-batch model `[N, 3, S, S] -> [N, 7, S * S]`: a 1x1 convolution with `weights`
+    /// `[7][3]` and `bias` `[7]`, reshaped so that each pixel is one Ultralytics anchor.
+    pub fn pixelwise_model(size: usize, weights: [[f32; 3]; 7], bias: [f32; 7]) -> Vec<u8> {
+        let mut graph = Vec::new();
+        bytes(1, &node("Conv", &["images", "W", "B"], "conv"), &mut graph);
+        bytes(1, &node("Reshape", &["conv", "shape"], "output0"), &mut graph);
+        bytes(2, b"pixelwise", &mut graph);
+        let w: Vec<f32> = weights.iter().flatten().copied().collect();
+        bytes(5, &tensor("W", &[7, 3, 1, 1], &w), &mut graph);
+        bytes(5, &tensor("B", &[7], &bias), &mut graph);
+        let mut shape = Vec::new();
+        int(1, 3, &mut shape);
+        int(2, 7, &mut shape); // INT64
+        bytes(8, b"shape", &mut shape);
+        let raw: Vec<u8> = [0i64, 7, -1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        bytes(9, &raw, &mut shape);
+        bytes(5, &shape, &mut graph);
+        bytes(11, &value_info("images", &[0, 3, size, size]), &mut graph);
+        bytes(12, &value_info("output0", &[0, 7, size * size]), &mut graph);
+        wrap_graph(graph)
     }
 
     /// A model with one float input (ignored) and constant outputs.
@@ -101,16 +150,6 @@ mod onnx {
     }
 }
 
-fn init_runtime() {
-    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        let assets = std::env::var_os("CANVASS_ASSETS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"));
-        // SAFETY: set before ONNX Runtime is loaded, and every test sets the same value.
-        unsafe { std::env::set_var("ORT_DYLIB_PATH", assets.join("lib/libonnxruntime.so")) };
-    }
-}
-
 /// Writes `onnx` to a temporary models folder and loads it through a manifest.
 fn load(
     dir: &Path,
@@ -121,7 +160,7 @@ fn load(
     classes: &[&str],
     taxonomy: &str,
 ) -> Result<Model, canvass_detector::DetectorError> {
-    init_runtime();
+    common::assets(); // loads ONNX Runtime
     std::fs::write(dir.join("test.onnx"), onnx).unwrap();
     let classes = classes.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ");
     let text = format!(
@@ -252,4 +291,37 @@ fn a_face_class_in_a_real_session_never_reaches_a_detection() {
     let dets = model.detect(&frame(256)).unwrap();
     assert_eq!(dets.len(), 1, "{dets:?}");
     assert_eq!(dets[0].class, ObjectClass::Car);
+}
+
+#[test]
+fn frames_that_queue_up_share_one_run_and_keep_their_own_detections() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each pixel is an anchor: centre x from red, centre y from green, a 2 x 2 box, and the
+    // class 0 score from blue / 255. One lit pixel per frame places one object.
+    let mut weights = [[0f32; 3]; 7];
+    weights[0][0] = 1.0;
+    weights[1][1] = 1.0;
+    weights[4][2] = 1.0 / 255.0;
+    let bias = [0.0, 0.0, 2.0, 2.0, 0.0, 0.0, 0.0];
+    let onnx = onnx::pixelwise_model(32, weights, bias);
+    let classes = ["Knife", "Pistol", "rifle"];
+    let taxonomy = "Knife = \"knife\"";
+    let mut model = load(dir.path(), &onnx, "ultralytics", "[8]", 32, &classes, taxonomy).unwrap();
+    assert!(model.batchable());
+    let frames: Vec<image::RgbImage> = (0..5u8)
+        .map(|i| {
+            let mut f = frame(32);
+            f.put_pixel(i as u32, 0, image::Rgb([8 + 4 * i, 16, 255]));
+            f
+        })
+        .collect();
+    let refs: Vec<&image::RgbImage> = frames.iter().collect();
+    let batched = model.detect_batch(&refs).unwrap();
+    assert_eq!(batched.len(), 5);
+    for (i, dets) in batched.iter().enumerate() {
+        assert_eq!(dets.len(), 1, "frame {i}: {dets:?}");
+        let cx = 8.0 + 4.0 * i as f32;
+        assert_box(dets[0].bbox, [cx - 1.0, 15.0, cx + 1.0, 17.0]);
+        assert_eq!(dets[0], model.detect(&frames[i]).unwrap()[0], "batched and single runs agree");
+    }
 }

@@ -1,33 +1,12 @@
 //! The real models on real images and footage, with boxes labelled by hand.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use canvass_detector::colour::{exposure_reference, vehicle_colour};
 use canvass_detector::nms::iou;
-use canvass_detector::{DetectorError, Manifest, Model, RawDetection};
+use canvass_detector::{DetectorError, Model, RawDetection};
 use canvass_schemas::{Colour, ObjectClass};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn assets() -> PathBuf {
-    let dir = std::env::var_os("CANVASS_ASSETS").map(PathBuf::from).unwrap_or_else(|| repo().join("assets"));
-    assert!(dir.join("models").is_dir(), "{} has no models: run scripts/setup first", dir.display());
-    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        // SAFETY: set before ONNX Runtime is loaded, and every test sets the same value.
-        unsafe { std::env::set_var("ORT_DYLIB_PATH", dir.join("lib/libonnxruntime.so")) };
-    }
-    dir
-}
-
-fn manifest(name: &str) -> Manifest {
-    Manifest::load(&repo().join("models").join(name)).unwrap()
-}
-
-fn load(name: &str) -> Model {
-    Model::load(manifest(name), &assets().join("models"), 0).unwrap()
-}
+use common::{assets, load, manifest};
 
 fn image(name: &str) -> image::RgbImage {
     image::open(assets().join("media/images").join(name)).unwrap().to_rgb8()
@@ -137,24 +116,11 @@ fn face_classes_never_come_out_of_a_real_model() {
 
 /// The frame of `clip` nearest `at_s`, at full size, through the real ingest stage.
 fn frame_at(clip: &str, at_s: f64) -> image::RgbImage {
-    struct Nearest(i64, Option<canvass_schemas::FrameMessage>);
-    impl canvass_transport::FrameSink for Nearest {
-        fn send(
-            &mut self,
-            f: &canvass_schemas::FrameMessage,
-        ) -> Result<(), canvass_transport::TransportError> {
-            let best = self.1.as_ref().map(|b| (b.header.media_time_us - self.0).abs());
-            if best.is_none_or(|b| (f.header.media_time_us - self.0).abs() < b) {
-                self.1 = Some(f.clone());
-            }
-            Ok(())
-        }
-    }
-    let spec = canvass_ingest::InputSpec::parse(assets().join("media/video").join(clip).to_str().unwrap());
     let config = canvass_ingest::IngestConfig { fps: 0.0, max_side: 0, ..Default::default() };
-    let mut sink = Nearest((at_s * 1e6) as i64, None);
-    canvass_ingest::ingest(&spec, "test", &config, &mut sink, &mut |_| {}).unwrap();
-    image::load_from_memory(&sink.1.unwrap().image).unwrap().to_rgb8()
+    let target = (at_s * 1e6) as i64;
+    let frames = common::frames_of(clip, &config);
+    let nearest = frames.iter().min_by_key(|f| (f.header.media_time_us - target).abs()).unwrap();
+    image::load_from_memory(&nearest.image).unwrap().to_rgb8()
 }
 
 #[test]

@@ -29,7 +29,12 @@ pub trait FrameSink: Send {
     }
 }
 
-/// Where a detector takes frames from. `Ok(None)` means the input has ended.
+/// Where a detector takes frames from.
 pub trait FrameSource: Send {
+    /// Blocks for the next frame; `Ok(None)` means the input has ended.
     fn recv(&mut self) -> Result<Option<FrameMessage>, TransportError>;
+
+    /// A frame that is already waiting, without blocking; `Ok(None)` means none is (the input
+    /// may still go on). Lets a detector batch the frames that queued up.
+    fn try_recv(&mut self) -> Result<Option<FrameMessage>, TransportError>;
 }

@@ -24,6 +24,8 @@ use crate::progress::InputProgress;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
 const CHANNEL_CAPACITY: usize = 16;
+/// Most frames the detector takes off the queue for one batch.
+const MAX_BATCH: usize = 8;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -204,29 +206,49 @@ fn detect_frames(
         Ok(())
     };
     loop {
-        let frame = match source.recv() {
-            Ok(Some(frame)) => frame,
+        // Block for one frame, then take whatever else has queued up behind it.
+        let mut batch = Vec::new();
+        match source.recv() {
+            Ok(Some(frame)) => batch.push(frame),
             Ok(None) => break,
             Err(e) => {
                 eprintln!("error: frame queue: {e}");
                 summary.bad_frames += 1;
                 continue;
             }
-        };
-        let h = &frame.header;
-        if let Some(dir) = dump_dir {
-            let folder = dir.join(&h.source_id);
-            std::fs::create_dir_all(&folder)?;
-            let name = format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us);
-            std::fs::write(folder.join(name), &frame.image)?;
         }
-        summary.frames += 1;
-        summary.bytes += frame.image.len() as u64;
-        match detector.process(&frame) {
-            Ok(events) => record(events, &mut summary)?,
+        while batch.len() < MAX_BATCH {
+            match source.try_recv() {
+                Ok(Some(frame)) => batch.push(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!("error: frame queue: {e}");
+                    summary.bad_frames += 1;
+                }
+            }
+        }
+        for frame in &batch {
+            let h = &frame.header;
+            if let Some(dir) = dump_dir {
+                let folder = dir.join(&h.source_id);
+                std::fs::create_dir_all(&folder)?;
+                let name = format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us);
+                std::fs::write(folder.join(name), &frame.image)?;
+            }
+            summary.frames += 1;
+            summary.bytes += frame.image.len() as u64;
+        }
+        match detector.process_batch(&batch) {
+            Ok(outcome) => {
+                for error in outcome.bad_frames {
+                    eprintln!("error: {error}");
+                    summary.bad_frames += 1;
+                }
+                record(outcome.events, &mut summary)?;
+            }
             Err(e) => {
-                eprintln!("error: {}: {e}", h.input);
-                summary.bad_frames += 1;
+                eprintln!("error: {e}");
+                summary.bad_frames += batch.len() as u64;
             }
         }
     }

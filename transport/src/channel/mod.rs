@@ -35,6 +35,13 @@ impl FrameSource for ChannelSource {
             Err(_) => Ok(None),
         }
     }
+
+    fn try_recv(&mut self) -> Result<Option<FrameMessage>, TransportError> {
+        match self.rx.try_recv() {
+            Ok(bytes) => Ok(Some(FrameMessage::decode(&bytes)?)),
+            Err(_) => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,3 +61,14 @@ fn send_after_the_source_is_gone_reports_closed() {
     drop(source);
     assert!(matches!(sink.send(&frame(0)), Err(TransportError::Closed)));
 }
+
+#[test]
+fn try_recv_takes_only_what_is_waiting() {
+    let (mut sink, mut source) = channel(4);
+    assert!(source.try_recv().unwrap().is_none());
+    sink.send(&frame(0)).unwrap();
+    sink.send(&frame(1)).unwrap();
+    assert_eq!(source.try_recv().unwrap().unwrap().header.sequence, 0);
+    assert_eq!(source.try_recv().unwrap().unwrap().header.sequence, 1);
+    assert!(source.try_recv().unwrap().is_none());
+}
