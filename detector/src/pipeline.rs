@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
-    FrameMessage, ObjectClass,
+    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId, FrameMessage,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
@@ -58,13 +57,6 @@ pub struct Detector {
     config: DetectorConfig,
     /// Keyed by (source, input): a track never spans two recordings.
     streams: HashMap<(String, String), Stream>,
-}
-
-/// COCO's "truck" covers pickups and lorries. A pickup's box is wider than tall but not as long
-/// as a lorry's side view; this is a heuristic on the box's shape, measured in the README.
-pub fn refine_truck(bbox: [f32; 4]) -> ObjectClass {
-    let aspect = (bbox[2] - bbox[0]) / (bbox[3] - bbox[1]).max(1.0);
-    if (1.2..=2.6).contains(&aspect) { ObjectClass::Pickup } else { ObjectClass::Truck }
 }
 
 impl Detector {
@@ -160,7 +152,7 @@ impl Detector {
 }
 
 fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessage) -> Observation {
-    let class = if d.class == ObjectClass::Truck { refine_truck(d.bbox) } else { d.class };
+    let class = d.class;
     let colour =
         (class.category() == Category::Vehicle).then(|| vehicle_colour(image, d.bbox, exposure)).flatten();
     Observation {
