@@ -2,18 +2,23 @@
 //!
 //! Each pixel of the body region votes for a palette colour by hue, saturation and value, with
 //! value normalised by the frame's own bright level: at dusk a white car is darker in absolute
-//! terms but still among the brightest things in the frame. Low-saturation pixels vote for the
-//! achromatic colours; specular glare (near-white, near-saturated highlights) and deep shadow
-//! votes count less. The winner's share of the votes is the confidence.
+//! terms but still among the brightest things in the frame, and a blue car's paint is dim but
+//! still clearly blue. Low-saturation pixels vote for the achromatic colours; specular glare and
+//! deep shadow count less. Windows, tyres, shadow and road reflections in the box are grey or
+//! black whatever the paint, so a painted colour wins as soon as it holds a good part of the
+//! votes (`CHROMATIC_SHARE`); otherwise the achromatic majority does. The winner's share of its
+//! group's votes, scaled by how clear the group was, is the confidence.
 
 use canvass_schemas::{Colour, ColourAttribute};
 use image::RgbImage;
 
 /// Saturation below which a pixel is grey-scale.
-const ACHROMATIC_SATURATION: f32 = 0.22;
-/// Absolute chroma (saturation x brightness) below which a hue is not trusted: dark paint at
-/// dusk picks up the tint of the sky or street lights.
-const MIN_CHROMA: f32 = 0.1;
+const ACHROMATIC_SATURATION: f32 = 0.28;
+/// Chroma (saturation x exposure-normalised brightness) below which a hue is not trusted: grey
+/// paint at dusk picks up the tint of the sky or street lights.
+const MIN_CHROMA: f32 = 0.12;
+/// Share of the votes a painted (chromatic) colour needs to beat the greys of glass and shadow.
+const CHROMATIC_SHARE: f32 = 0.3;
 
 fn hsv(p: [u8; 3]) -> (f32, f32, f32) {
     let [r, g, b] = p.map(|c| c as f32 / 255.0);
@@ -46,8 +51,9 @@ fn classify(hue: f32, saturation: f32, value: f32, chroma: f32) -> Colour {
         };
     }
     match hue {
-        // Sunlit red paint washes out to saturation ~0.4; only paler reds read as pink.
-        h if !(15.0..345.0).contains(&h) => {
+        // Red paint runs from orange-red to a magenta-red (hue 320+) under street light; sunlit
+        // red washes out to saturation ~0.4; only paler reds read as pink.
+        h if !(15.0..320.0).contains(&h) => {
             if saturation < 0.3 && value > 0.8 {
                 Colour::Pink
             } else {
@@ -72,7 +78,7 @@ fn classify(hue: f32, saturation: f32, value: f32, chroma: f32) -> Colour {
         }
         h if h < 165.0 => Colour::Green,
         h if h < 255.0 => Colour::Blue,
-        h if h < 290.0 => Colour::Purple,
+        h if h < 285.0 => Colour::Purple,
         _ => Colour::Pink,
     }
 }
@@ -122,20 +128,43 @@ pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option
         return None;
     }
     let mut votes = [0f32; 11];
+    // Pixels near the middle count most: a neighbouring vehicle that overlaps the box does so
+    // from an edge.
+    let tent = |i: u32, lo: u32, hi: u32| 1.0 - ((2 * (i - lo) + 1) as f32 / (hi - lo) as f32 - 1.0).abs();
     for y in y1..y2 {
         for x in x1..x2 {
             let (hue, saturation, value) = hsv(frame.get_pixel(x, y).0);
             let normalised = (value / exposure).min(1.0);
-            let colour = classify(hue, saturation, normalised, saturation * value);
+            let colour = classify(hue, saturation, normalised, saturation * normalised);
             // Glare and deep shadow say little about the paint.
-            let weight = if (normalised > 0.97 && saturation < 0.1) || normalised < 0.1 { 0.3 } else { 1.0 };
+            let reliability =
+                if (normalised > 0.97 && saturation < 0.1) || normalised < 0.1 { 0.3 } else { 1.0 };
+            let weight = reliability * tent(x, x1, x2) * tent(y, y1, y2);
             votes[PALETTE.iter().position(|c| *c == colour).expect("palette is complete")] += weight;
         }
     }
     let total: f32 = votes.iter().sum();
-    let (best, score) =
-        votes.iter().enumerate().fold((0, 0.0), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-    (total > 0.0).then(|| ColourAttribute { value: PALETTE[best], confidence: score / total })
+    if total <= 0.0 {
+        return None;
+    }
+    let chromatic: f32 = PALETTE.iter().zip(&votes).filter(|(c, _)| is_chromatic(**c)).map(|(_, v)| v).sum();
+    let chromatic_share = chromatic / total;
+    let painted = chromatic_share >= CHROMATIC_SHARE;
+    let (best, score) = PALETTE
+        .iter()
+        .zip(&votes)
+        .filter(|(c, _)| is_chromatic(**c) == painted)
+        .fold((Colour::Black, 0.0), |b, (c, &v)| if v > b.1 { (*c, v) } else { b });
+    let (group_total, clarity) = if painted {
+        (chromatic, (chromatic_share / 0.6).min(1.0))
+    } else {
+        (total - chromatic, 1.0 - chromatic_share)
+    };
+    Some(ColourAttribute { value: best, confidence: score / group_total * clarity })
+}
+
+fn is_chromatic(colour: Colour) -> bool {
+    !matches!(colour, Colour::White | Colour::Grey | Colour::Black)
 }
 
 #[cfg(test)]
@@ -162,7 +191,8 @@ mod tests {
         assert_eq!(colour_of([240, 90, 20], 1.0), Colour::Orange);
         assert_eq!(colour_of([247, 181, 41], 1.0), Colour::Yellow, "taxi amber");
         assert_eq!(colour_of([110, 60, 30], 1.0), Colour::Brown);
-        assert_eq!(colour_of([250, 190, 200], 1.0), Colour::Pink);
+        assert_eq!(colour_of([255, 182, 193], 1.0), Colour::Pink);
+        assert_eq!(colour_of([150, 30, 90], 1.0), Colour::Red, "magenta-red under street light");
         assert_eq!(colour_of([240, 150, 150], 1.0), Colour::Red, "sunlit red");
     }
 
@@ -176,15 +206,24 @@ mod tests {
     }
 
     #[test]
-    fn confidence_is_the_winning_share() {
+    fn paint_beats_the_greys_of_glass_and_shadow() {
+        // Half red paint, half grey glass: the paint wins, with less than full confidence.
         let mut img = patch([200, 20, 25]);
         for y in 0..40 {
             for x in 0..20 {
-                img.put_pixel(x, y, image::Rgb([20, 20, 20]));
+                img.put_pixel(x, y, image::Rgb([128, 128, 128]));
             }
         }
         let c = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap();
-        assert!(c.confidence < 0.9 && c.confidence > 0.3, "{c:?}");
+        assert_eq!(c.value, Colour::Red);
+        assert!(c.confidence < 0.9 && c.confidence > 0.5, "{c:?}");
+        // A few coloured pixels (a tail light) do not make a grey car red.
+        for y in 0..40 {
+            for x in 0..36 {
+                img.put_pixel(x, y, image::Rgb([128, 128, 128]));
+            }
+        }
+        assert_eq!(vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().value, Colour::Grey);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use canvass_schemas::{Category, Colour, ColourAttribute, ObjectClass};
+use canvass_schemas::{Category, ColourAttribute, ObjectClass};
 use chrono::{DateTime, Utc};
 
 use crate::nms::iou;
@@ -64,7 +64,6 @@ pub struct Track {
     /// JPEG crop of the best frame, kept up to date by the caller.
     pub thumbnail: Vec<u8>,
     class_votes: HashMap<ObjectClass, f32>,
-    colour_votes: HashMap<Colour, (u32, f32)>,
 }
 
 impl Track {
@@ -79,7 +78,6 @@ impl Track {
             score_sum: 0.0,
             thumbnail: Vec::new(),
             class_votes: HashMap::new(),
-            colour_votes: HashMap::new(),
         };
         track.add(obs);
         track
@@ -89,11 +87,6 @@ impl Track {
         self.frames += 1;
         self.score_sum += obs.score;
         *self.class_votes.entry(obs.class).or_default() += obs.score;
-        if let Some(c) = &obs.colour {
-            let entry = self.colour_votes.entry(c.value).or_default();
-            entry.0 += 1;
-            entry.1 += c.confidence;
-        }
         if obs.score > self.best.score || self.frames == 1 {
             self.best = obs.clone();
         }
@@ -152,20 +145,6 @@ impl Track {
             })
             .map(|(c, _)| c)
             .unwrap_or(self.first.class)
-    }
-
-    /// The majority colour, with its mean confidence scaled by its share of the votes.
-    pub fn colour(&self) -> Option<ColourAttribute> {
-        let total: u32 = self.colour_votes.values().map(|v| v.0).sum();
-        let mut entries: Vec<_> = self.colour_votes.iter().collect();
-        entries.sort_by_key(|(c, _)| format!("{c:?}"));
-        let (colour, (count, confidence_sum)) =
-            entries.into_iter().fold(None, |best: Option<(&Colour, &(u32, f32))>, e| match best {
-                Some(b) if b.1.0 >= e.1.0 => Some(b),
-                _ => Some(e),
-            })?;
-        let share = *count as f32 / total as f32;
-        Some(ColourAttribute { value: *colour, confidence: confidence_sum / *count as f32 * share })
     }
 }
 

@@ -1,3 +1,5 @@
+use canvass_schemas::Colour;
+
 use super::*;
 
 fn obs(class: ObjectClass, score: f32, x: f32, sequence: u64) -> Observation {
@@ -29,7 +31,7 @@ fn a_moving_object_is_one_track_with_its_best_frame() {
     let t = &tracks[0];
     assert_eq!((t.frames, t.first.sequence, t.last.sequence, t.best.sequence), (3, 0, 2, 1));
     assert!((t.score_sum / t.frames as f32 - 2.0 / 3.0).abs() < 1e-6);
-    assert_eq!(t.colour().unwrap().value, Colour::Red);
+    assert_eq!(t.best.colour.as_ref().unwrap().value, Colour::Red, "the best frame's colour");
 }
 
 #[test]
