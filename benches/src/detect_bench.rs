@@ -12,20 +12,9 @@ use std::time::Instant;
 
 use canvass_detector::{Manifest, Model};
 use canvass_ingest::{IngestConfig, InputSpec};
-use canvass_schemas::FrameMessage;
-use canvass_transport::{FrameSink, TransportError};
+use canvass_transport::memory::MemorySink;
 
 const MODELS: &[&str] = &["yolox_nano_coco", "picodet_s_416_coco", "arcis_ultralight_weapons_256"];
-
-#[derive(Default)]
-struct Frames(Vec<FrameMessage>);
-
-impl FrameSink for Frames {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.0.push(frame.clone());
-        Ok(())
-    }
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -38,12 +27,12 @@ fn main() {
     let threads: usize = args.get(2).map_or(0, |t| t.parse().expect("THREADS is a number"));
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let clip = assets.join("media/video/opencv4nodejs_traffic.mp4");
-    let mut frames = Frames::default();
+    let mut frames = MemorySink::default();
     let spec = InputSpec::parse(clip.to_str().unwrap());
     canvass_ingest::ingest(&spec, "bench", &IngestConfig::default(), &mut frames, &mut |_| {})
         .expect("ingest");
     let images: Vec<image::RgbImage> =
-        frames.0.iter().map(|f| image::load_from_memory(&f.image).expect("jpeg").to_rgb8()).collect();
+        frames.frames.iter().map(|f| image::load_from_memory(&f.image).expect("jpeg").to_rgb8()).collect();
     let out_dir = repo.join("target/bench-inputs");
     std::fs::create_dir_all(&out_dir).unwrap();
     println!(

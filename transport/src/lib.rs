@@ -4,6 +4,7 @@
 //! mode and the distributed mode feed the detector exactly the same bytes.
 
 pub mod channel;
+pub mod memory;
 
 use canvass_schemas::{FrameDecodeError, FrameMessage};
 

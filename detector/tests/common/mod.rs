@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use canvass_detector::{Manifest, Model};
 use canvass_ingest::{IngestConfig, InputSpec};
 use canvass_schemas::FrameMessage;
-use canvass_transport::{FrameSink, TransportError};
+use canvass_transport::memory::MemorySink;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -32,20 +32,10 @@ pub fn load(name: &str) -> Model {
     Model::load(manifest(name), &assets().join("models"), 0).unwrap()
 }
 
-#[derive(Default)]
-struct Frames(Vec<FrameMessage>);
-
-impl FrameSink for Frames {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.0.push(frame.clone());
-        Ok(())
-    }
-}
-
 /// Sampled frames of a sample clip, through the real ingest stage.
 pub fn frames_of(clip: &str, config: &IngestConfig) -> Vec<FrameMessage> {
     let spec = InputSpec::parse(assets().join("media/video").join(clip).to_str().unwrap());
-    let mut sink = Frames::default();
+    let mut sink = MemorySink::default();
     canvass_ingest::ingest(&spec, &spec.default_source_id(), config, &mut sink, &mut |_| {}).unwrap();
-    sink.0
+    sink.frames
 }
