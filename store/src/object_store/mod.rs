@@ -1,0 +1,27 @@
+//! Where the lake's objects live. One small trait, one folder per backend: `local` now, an S3
+//! backend (same keys, same layout) with the distributed mode.
+
+pub mod local;
+
+use crate::StoreError;
+
+/// An object's key and size, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Keys are `/`-separated relative paths (`events/v1/source=cam/...`).
+pub trait ObjectStore: Send + Sync {
+    /// Writes the whole object atomically: a reader sees the old object or the new one, never a
+    /// part.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Every object whose key starts with `prefix`, sorted by key.
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// The next level of "folders" under `prefix` (which ends with `/`), like S3's common
+    /// prefixes: `list_dirs("events/v1/")` gives `["events/v1/source=a/", ...]`, sorted.
+    fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}

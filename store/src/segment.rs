@@ -1,0 +1,230 @@
+//! A segment: a batch of events as one Parquet file (snappy), one row per event, flat columns
+//! so DuckDB, Spark or pandas read the lake without canvass.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type};
+use arrow_array::{
+    ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+    UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use canvass_schemas::{Attributes, BestFrame, BoundingBox, ColourAttribute, DetectionEvent, ModelRef};
+use chrono::{DateTime, Utc};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::StoreError;
+
+fn timestamp() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The segment schema, version 1. Column order is part of the format.
+pub fn schema() -> Arc<Schema> {
+    let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        Field::new("schema_version", DataType::UInt32, false),
+        utf8("event_id"),
+        utf8("source_id"),
+        utf8("input"),
+        utf8("category"),
+        utf8("class"),
+        utf8("taxonomy_label"),
+        utf8("model_class"),
+        Field::new("colour", DataType::Utf8, true),
+        Field::new("colour_confidence", DataType::Float32, true),
+        Field::new("confidence", DataType::Float32, false),
+        Field::new("mean_confidence", DataType::Float32, false),
+        Field::new("frames", DataType::UInt32, false),
+        Field::new("media_start_us", DataType::Int64, false),
+        Field::new("media_end_us", DataType::Int64, false),
+        Field::new("wall_start", timestamp(), false),
+        Field::new("wall_end", timestamp(), false),
+        Field::new("best_sequence", DataType::UInt64, false),
+        Field::new("best_media_time_us", DataType::Int64, false),
+        Field::new("best_x", DataType::Float32, false),
+        Field::new("best_y", DataType::Float32, false),
+        Field::new("best_width", DataType::Float32, false),
+        Field::new("best_height", DataType::Float32, false),
+        Field::new("best_confidence", DataType::Float32, false),
+        utf8("thumbnail_key"),
+        utf8("model_name"),
+        utf8("model_version"),
+        utf8("model_sha256"),
+    ]))
+}
+
+/// The JSON name of a serde enum value (`vehicle`, `long_gun`, `grey`).
+fn name_of<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn parse_name<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| StoreError::Corrupt(format!("column {column}: unknown value '{text}'")))
+}
+
+pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
+    let strings = |f: &dyn Fn(&DetectionEvent) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(events.iter().map(f).collect::<Vec<_>>()))
+    };
+    let floats = |f: &dyn Fn(&DetectionEvent) -> f32| -> ArrayRef {
+        Arc::new(Float32Array::from(events.iter().map(f).collect::<Vec<_>>()))
+    };
+    let ints = |f: &dyn Fn(&DetectionEvent) -> i64| -> ArrayRef {
+        Arc::new(Int64Array::from(events.iter().map(f).collect::<Vec<_>>()))
+    };
+    let times = |f: &dyn Fn(&DetectionEvent) -> DateTime<Utc>| -> ArrayRef {
+        let values: Vec<i64> = events.iter().map(|e| f(e).timestamp_micros()).collect();
+        Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+    };
+    fn colour(e: &DetectionEvent) -> Option<&ColourAttribute> {
+        e.attributes.colour.as_ref()
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())),
+        strings(&|e| e.event_id.clone()),
+        strings(&|e| e.source_id.clone()),
+        strings(&|e| e.input.clone()),
+        strings(&|e| name_of(&e.category)),
+        strings(&|e| name_of(&e.class)),
+        strings(&|e| e.taxonomy_label.clone()),
+        strings(&|e| e.model_class.clone()),
+        Arc::new(StringArray::from(
+            events.iter().map(|e| colour(e).map(|c| name_of(&c.value))).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float32Array::from(
+            events.iter().map(|e| colour(e).map(|c| c.confidence)).collect::<Vec<_>>(),
+        )),
+        floats(&|e| e.confidence),
+        floats(&|e| e.mean_confidence),
+        Arc::new(UInt32Array::from(events.iter().map(|e| e.frames).collect::<Vec<_>>())),
+        ints(&|e| e.media_start_us),
+        ints(&|e| e.media_end_us),
+        times(&|e| e.wall_start),
+        times(&|e| e.wall_end),
+        Arc::new(UInt64Array::from(events.iter().map(|e| e.best_frame.sequence).collect::<Vec<_>>())),
+        ints(&|e| e.best_frame.media_time_us),
+        floats(&|e| e.best_frame.bbox.x),
+        floats(&|e| e.best_frame.bbox.y),
+        floats(&|e| e.best_frame.bbox.width),
+        floats(&|e| e.best_frame.bbox.height),
+        floats(&|e| e.best_frame.confidence),
+        strings(&|e| e.thumbnail_key.clone()),
+        strings(&|e| e.model.name.clone()),
+        strings(&|e| e.model.version.clone()),
+        strings(&|e| e.model.sha256.clone()),
+    ];
+    let batch = RecordBatch::try_new(schema(), columns).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema(), Some(props))
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    writer.write(&batch).map_err(|e| StoreError::Encode(e.to_string()))?;
+    writer.close().map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+pub fn decode(bytes: Vec<u8>) -> Result<Vec<DetectionEvent>, StoreError> {
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| corrupt(&e))?
+        .build()
+        .map_err(|e| corrupt(&e))?;
+    let mut events = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(&e))?;
+        if batch.schema().fields().len() != schema().fields().len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} columns, expected {}",
+                batch.num_columns(),
+                schema().fields().len()
+            )));
+        }
+        let col = |name: &str| {
+            batch.column_by_name(name).ok_or_else(|| StoreError::Corrupt(format!("no column {name}")))
+        };
+        let s = |name: &str| -> Result<arrow_array::StringArray, StoreError> {
+            Ok(col(name)?.as_string::<i32>().clone())
+        };
+        let f = |name: &str| -> Result<Float32Array, StoreError> {
+            Ok(col(name)?.as_primitive::<Float32Type>().clone())
+        };
+        let i = |name: &str| -> Result<Int64Array, StoreError> {
+            Ok(col(name)?.as_primitive::<Int64Type>().clone())
+        };
+        let t = |name: &str| -> Result<TimestampMicrosecondArray, StoreError> {
+            Ok(col(name)?.as_primitive::<TimestampMicrosecondType>().clone())
+        };
+        let version = col("schema_version")?.as_primitive::<UInt32Type>().clone();
+        let frames = col("frames")?.as_primitive::<UInt32Type>().clone();
+        let best_sequence = col("best_sequence")?.as_primitive::<UInt64Type>().clone();
+        let (event_id, source_id, input) = (s("event_id")?, s("source_id")?, s("input")?);
+        let (category, class, label, model_class) =
+            (s("category")?, s("class")?, s("taxonomy_label")?, s("model_class")?);
+        let (colour, colour_conf) = (s("colour")?, f("colour_confidence")?);
+        let (confidence, mean_confidence) = (f("confidence")?, f("mean_confidence")?);
+        let (media_start, media_end, best_media) =
+            (i("media_start_us")?, i("media_end_us")?, i("best_media_time_us")?);
+        let (wall_start, wall_end) = (t("wall_start")?, t("wall_end")?);
+        let (bx, by, bw, bh, bc) =
+            (f("best_x")?, f("best_y")?, f("best_width")?, f("best_height")?, f("best_confidence")?);
+        let (thumb, model_name, model_version, model_sha) =
+            (s("thumbnail_key")?, s("model_name")?, s("model_version")?, s("model_sha256")?);
+        let time = |a: &TimestampMicrosecondArray, r: usize| {
+            DateTime::<Utc>::from_timestamp_micros(a.value(r))
+                .ok_or_else(|| StoreError::Corrupt("timestamp out of range".into()))
+        };
+        use arrow_array::Array;
+        for r in 0..batch.num_rows() {
+            let colour = if colour.is_null(r) {
+                None
+            } else {
+                Some(ColourAttribute {
+                    value: parse_name("colour", colour.value(r))?,
+                    confidence: colour_conf.value(r),
+                })
+            };
+            events.push(DetectionEvent {
+                schema_version: version.value(r),
+                event_id: event_id.value(r).to_string(),
+                source_id: source_id.value(r).to_string(),
+                input: input.value(r).to_string(),
+                category: parse_name("category", category.value(r))?,
+                class: parse_name("class", class.value(r))?,
+                taxonomy_label: label.value(r).to_string(),
+                model_class: model_class.value(r).to_string(),
+                attributes: Attributes { colour },
+                confidence: confidence.value(r),
+                mean_confidence: mean_confidence.value(r),
+                frames: frames.value(r),
+                media_start_us: media_start.value(r),
+                media_end_us: media_end.value(r),
+                wall_start: time(&wall_start, r)?,
+                wall_end: time(&wall_end, r)?,
+                best_frame: BestFrame {
+                    sequence: best_sequence.value(r),
+                    media_time_us: best_media.value(r),
+                    bbox: BoundingBox {
+                        x: bx.value(r),
+                        y: by.value(r),
+                        width: bw.value(r),
+                        height: bh.value(r),
+                    },
+                    confidence: bc.value(r),
+                },
+                thumbnail_key: thumb.value(r).to_string(),
+                model: ModelRef {
+                    name: model_name.value(r).to_string(),
+                    version: model_version.value(r).to_string(),
+                    sha256: model_sha.value(r).to_string(),
+                },
+            });
+        }
+    }
+    Ok(events)
+}
