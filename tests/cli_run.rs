@@ -28,20 +28,15 @@ fn run_on_sample_footage_succeeds_and_logs_each_input() {
     assert!(stdout.contains("opencv4nodejs_traffic"), "{stdout}");
     // 20 s and 6.8 s at 2 fps: every sampled frame crossed the in-process queue.
     assert!(stdout.contains("54 frames ("), "{stdout}");
-    // Events: JSON lines per source, each with a thumbnail on disk.
-    let events: Vec<serde_json::Value> =
-        std::fs::read_to_string(data.path().join("events/source=pistol_range.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-    let firearms: Vec<_> = events.iter().filter(|e| e["category"] == "weapon").collect();
-    assert_eq!(firearms.len(), 1, "{events:?}");
-    let thumb = data.path().join(firearms[0]["thumbnail_key"].as_str().unwrap());
+    // Events: in the lake under the data folder, each with a thumbnail on disk.
+    let lake = canvass_store::EventLake::new(canvass_store::LocalStore::new(data.path()));
+    let (events, _) = lake.scan(&canvass_store::Pruning::default(), |_| true).unwrap();
+    let weapons: Vec<_> = events.iter().filter(|e| e.category == canvass_schemas::Category::Weapon).collect();
+    assert_eq!(weapons.len(), 1, "{weapons:?}");
+    assert_eq!(weapons[0].source_id, "pistol_range", "no weapon on the traffic clip");
+    let thumb = data.path().join(&weapons[0].thumbnail_key);
     assert_eq!(&std::fs::read(&thumb).unwrap()[..2], &[0xff, 0xd8]);
-    let traffic =
-        std::fs::read_to_string(data.path().join("events/source=opencv4nodejs_traffic.jsonl")).unwrap();
-    assert!(!traffic.contains("\"weapon\""), "no weapon on the traffic clip");
+    assert!(events.iter().any(|e| e.source_id == "opencv4nodejs_traffic"));
     let log = ingest_log(data.path());
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["frames_sampled"], 40);

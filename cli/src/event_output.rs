@@ -1,39 +1,38 @@
-//! Writes detection events where `canvass run` keeps them until the event lake exists:
-//! `<data>/events/source=<id>.jsonl` (one JSON event per line, schema
-//! `schemas/json/detection_event.v1.json`) and thumbnails at `<data>/<thumbnail_key>`.
+//! Where `canvass run` puts events: the event lake in the data folder (thumbnails at once,
+//! events in segments closed by size or at the end of the run).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 use canvass_detector::DetectedEvent;
+use canvass_schemas::DetectionEvent;
+use canvass_store::{EventLake, LocalStore};
+
+/// Events held before a segment is written.
+const SEGMENT_EVENTS: usize = 10_000;
 
 pub struct EventOutput {
-    data_dir: PathBuf,
+    lake: EventLake<LocalStore>,
+    pending: Vec<DetectionEvent>,
 }
 
 impl EventOutput {
-    pub fn new(data_dir: &Path) -> Self {
-        EventOutput { data_dir: data_dir.to_path_buf() }
+    pub fn new(lake: EventLake<LocalStore>) -> Self {
+        EventOutput { lake, pending: Vec::new() }
     }
 
-    pub fn write(&self, detected: &DetectedEvent) -> anyhow::Result<()> {
-        let event = &detected.event;
-        let thumb = self.data_dir.join(&event.thumbnail_key);
-        if let Some(parent) = thumb.parent() {
-            std::fs::create_dir_all(parent)?;
+    pub fn write(&mut self, detected: &DetectedEvent) -> anyhow::Result<()> {
+        self.lake.put_thumbnail(&detected.event.thumbnail_key, &detected.thumbnail)?;
+        self.pending.push(detected.event.clone());
+        if self.pending.len() >= SEGMENT_EVENTS {
+            self.flush()?;
         }
-        std::fs::write(&thumb, &detected.thumbnail)
-            .with_context(|| format!("cannot write {}", thumb.display()))?;
-        let events_dir = self.data_dir.join("events");
-        std::fs::create_dir_all(&events_dir)?;
-        let path = events_dir.join(format!("source={}.jsonl", event.source_id));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        writeln!(file, "{}", serde_json::to_string(event)?)?;
+        Ok(())
+    }
+
+    /// Writes the pending events as segments.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.pending.is_empty() {
+            self.lake.write(&self.pending)?;
+            self.pending.clear();
+        }
         Ok(())
     }
 }

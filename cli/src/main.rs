@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Decode video files or streams, detect vehicles and weapons, write events (embedded mode).
     Run(commands::run::RunArgs),
+    /// Search the events: "red pickup", "firearm after:-24h camera:main-st".
+    Search(commands::search::SearchArgs),
     /// Show the streams, duration, frame rate and codecs of video files or streams.
     Probe(commands::probe::ProbeArgs),
     /// List the model manifests, or verify that each model loads and runs.
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         .init();
     let result = config::FileConfig::load(cli.config.as_deref()).and_then(|file| match cli.command {
         Command::Run(args) => commands::run::run(args, &file),
+        Command::Search(args) => commands::search::run(args, &file),
         Command::Probe(args) => commands::probe::run(args),
         Command::Models(command) => commands::models::run(command, &file),
     });

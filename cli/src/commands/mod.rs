@@ -1,3 +1,4 @@
 pub mod models;
 pub mod probe;
 pub mod run;
+pub mod search;

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use canvass_detector::{DetectedEvent, Detector};
 use canvass_schemas::DetectionEvent;
+use canvass_store::{EventLake, LocalStore};
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
@@ -114,10 +115,10 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     let (mut sink, source) = channel(CHANNEL_CAPACITY);
     let dump_dir = args.dump_frames.clone();
-    let output = EventOutput::new(&data_dir);
+    let output = EventOutput::new(EventLake::new(LocalStore::new(&data_dir)));
     let consumer = std::thread::Builder::new()
         .name("detect".into())
-        .spawn(move || detect_frames(source, detector, &output, dump_dir.as_deref()))?;
+        .spawn(move || detect_frames(source, detector, output, dump_dir.as_deref()))?;
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
@@ -194,11 +195,11 @@ fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConf
 fn detect_frames(
     mut source: impl FrameSource,
     mut detector: Detector,
-    output: &EventOutput,
+    mut output: EventOutput,
     dump_dir: Option<&Path>,
 ) -> anyhow::Result<DetectionSummary> {
     let mut summary = DetectionSummary::default();
-    let record = |events: Vec<DetectedEvent>, summary: &mut DetectionSummary| -> anyhow::Result<()> {
+    let mut record = |events: Vec<DetectedEvent>, summary: &mut DetectionSummary| -> anyhow::Result<()> {
         for detected in events {
             output.write(&detected)?;
             summary.events.push(detected.event);
@@ -253,6 +254,7 @@ fn detect_frames(
         }
     }
     record(detector.finish(), &mut summary)?;
+    output.flush()?;
     Ok(summary)
 }
 
