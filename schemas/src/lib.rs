@@ -10,6 +10,15 @@ pub mod frame;
 pub use event::*;
 pub use frame::*;
 
+/// The name an enum value has on the wire (`vehicle`, `long_gun`, `grey`), for tables, Parquet
+/// columns and messages.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
 /// The published JSON Schema files: file name and the schema it must contain.
 pub fn json_schemas() -> Vec<(String, serde_json::Value)> {
     let frame = schemars::schema_for!(FrameHeader);

@@ -10,7 +10,9 @@ use arrow_array::{
     UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use canvass_schemas::{Attributes, BestFrame, BoundingBox, ColourAttribute, DetectionEvent, ModelRef};
+use canvass_schemas::{
+    Attributes, BestFrame, BoundingBox, ColourAttribute, DetectionEvent, ModelRef, wire_name,
+};
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -58,11 +60,6 @@ pub fn schema() -> Arc<Schema> {
     ]))
 }
 
-/// The JSON name of a serde enum value (`vehicle`, `long_gun`, `grey`).
-fn name_of<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn parse_name<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
         .map_err(|_| StoreError::Corrupt(format!("column {column}: unknown value '{text}'")))
@@ -90,12 +87,12 @@ pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
         strings(&|e| e.event_id.clone()),
         strings(&|e| e.source_id.clone()),
         strings(&|e| e.input.clone()),
-        strings(&|e| name_of(&e.category)),
-        strings(&|e| name_of(&e.class)),
+        strings(&|e| wire_name(&e.category)),
+        strings(&|e| wire_name(&e.class)),
         strings(&|e| e.taxonomy_label.clone()),
         strings(&|e| e.model_class.clone()),
         Arc::new(StringArray::from(
-            events.iter().map(|e| colour(e).map(|c| name_of(&c.value))).collect::<Vec<_>>(),
+            events.iter().map(|e| colour(e).map(|c| wire_name(&c.value))).collect::<Vec<_>>(),
         )),
         Arc::new(Float32Array::from(
             events.iter().map(|e| colour(e).map(|c| c.confidence)).collect::<Vec<_>>(),

@@ -330,15 +330,12 @@ fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, data_dir: &P
     events.sort_by(|a, b| (&a.source_id, a.media_start_us).cmp(&(&b.source_id, b.media_start_us)));
     for e in events {
         let colour =
-            e.attributes.colour.as_ref().map_or("-".to_string(), |c| format!("{:?}", c.value).to_lowercase());
+            e.attributes.colour.as_ref().map_or("-".to_string(), |c| canvass_schemas::wire_name(&c.value));
         println!(
             "{:<20} {:<20} {:<12} {:<7} {:>5.2} {:>4.1}-{:<5.1}  {}",
             e.wall_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             truncate_left(&e.source_id, 20),
-            serde_json::to_value(e.class)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            canvass_schemas::wire_name(&e.class),
             colour,
             e.confidence,
             e.media_start_us as f64 / 1e6,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use canvass_schemas::DetectionEvent;
+use canvass_schemas::{DetectionEvent, wire_name};
 use canvass_store::{EventLake, LocalStore};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -47,16 +47,12 @@ struct Hit<'a> {
     model: String,
 }
 
-fn name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn hit<'a>(e: &'a DetectionEvent, data: &std::path::Path) -> Hit<'a> {
     Hit {
         event_id: &e.event_id,
         source: &e.source_id,
-        class: name(&e.class),
-        colour: e.attributes.colour.as_ref().map(|c| name(&c.value)),
+        class: wire_name(&e.class),
+        colour: e.attributes.colour.as_ref().map(|c| wire_name(&c.value)),
         confidence: e.confidence,
         start: e.wall_start.to_rfc3339_opts(SecondsFormat::Millis, true),
         end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
