@@ -152,14 +152,12 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let summary = consumer.join().map_err(|_| anyhow::anyhow!("detector stage panicked"))??;
     print_summary(&rows, &summary, &data_dir);
     if summary.bad_frames > 0 {
-        failures += 1;
+        eprintln!("{} frames could not be processed (see the errors above)", summary.bad_frames);
     }
-    let total = args.inputs.len();
     if failures > 0 {
-        eprintln!("{failures} of {total} inputs failed");
-        return Ok(ExitCode::FAILURE);
+        eprintln!("{failures} of {} inputs failed", args.inputs.len());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConfig> {
