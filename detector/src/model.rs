@@ -29,7 +29,7 @@ static RUNTIME_INIT: Mutex<()> = Mutex::new(());
 
 /// Where the ONNX Runtime library is: `lib`, else `ORT_DYLIB_PATH`, else the set-up step's
 /// `assets/lib/libonnxruntime.so` under the working directory.
-pub fn runtime_library(lib: Option<&Path>) -> PathBuf {
+fn runtime_library(lib: Option<&Path>) -> PathBuf {
     lib.map(Path::to_path_buf)
         .or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("assets/lib/libonnxruntime.so"))

@@ -14,6 +14,7 @@ use ffmpeg_next::{Error as FfError, Packet, Rational, ffi};
 
 use crate::convert::{FrameConverter, encode_jpeg, target_size};
 use crate::probe::rate;
+use crate::sampler::FrameSampler;
 use crate::{IngestConfig, IngestError, IngestReport, Progress, WallClock};
 
 /// Consecutive read errors after which a file is considered unreadable from that point on.
@@ -44,7 +45,7 @@ pub(crate) struct RunState {
     width: u32,
     height: u32,
     wall_clock: Option<WallClock>,
-    sampler: Option<crate::FrameSampler>,
+    sampler: Option<FrameSampler>,
     converter: Option<FrameConverter>,
     first_open: Option<Instant>,
     /// Media time given to the start of the current connection.
@@ -188,7 +189,7 @@ pub(crate) fn run_session(
         tracing::info!(input = %state.input, source = ?clock.source, origin = %clock.origin.to_rfc3339(), "wall clock");
         state.wall_clock = Some(clock);
         state.frame_interval_us = frame_rate.map_or(FALLBACK_FRAME_INTERVAL_US, |r| (1e6 / r).round() as i64);
-        state.sampler = Some(crate::FrameSampler::new(config.fps, state.frame_interval_us));
+        state.sampler = Some(FrameSampler::new(config.fps, state.frame_interval_us));
         state.codec = codec_name;
         state.width = decoder.width();
         state.height = decoder.height();

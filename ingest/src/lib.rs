@@ -27,12 +27,10 @@ use ffmpeg_next::Dictionary;
 use ffmpeg_next::format::context::Input;
 
 pub use clock::WallClock;
-pub use convert::target_size;
 pub use error::IngestError;
 pub use input::{InputSpec, sanitize_source_id};
 pub use probe::{ProbeReport, StreamInfo, probe};
 pub use reconnect::ReconnectPolicy;
-pub use sampler::FrameSampler;
 
 /// How to ingest. `Default` matches the CLI's defaults.
 #[derive(Debug, Clone)]
