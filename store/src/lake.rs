@@ -33,6 +33,9 @@ pub struct ScanStats {
     pub segments_opened: usize,
 }
 
+/// An event and when its segment was written.
+pub type WrittenEvent = (DetectionEvent, DateTime<Utc>);
+
 pub struct EventLake<S> {
     store: S,
 }
@@ -77,14 +80,15 @@ impl<S: ObjectStore> EventLake<S> {
             partitions.entry(partition_prefix(&e.source_id, e.wall_start)).or_default().push(e.clone());
         }
         let mut keys = Vec::new();
+        let written_at = Utc::now();
         for (prefix, mut group) in partitions {
             group.sort_by(|a, b| a.event_id.cmp(&b.event_id));
             group.dedup_by(|a, b| a.event_id == b.event_id);
             for chunk in group.chunks(MAX_EVENTS_PER_SEGMENT) {
                 let key = format!("{prefix}{}.parquet", segment_name(chunk));
                 self.store.put(&key, &segment::encode(chunk)?)?;
-                let summary =
-                    serde_json::to_vec(&SegmentSummary::of(key.clone(), chunk)).expect("summaries serialise");
+                let summary = serde_json::to_vec(&SegmentSummary::of(key.clone(), chunk, written_at))
+                    .expect("summaries serialise");
                 self.store.put(&format!("{key}{SUMMARY_SUFFIX}"), &summary)?;
                 keys.push(key);
             }
@@ -158,13 +162,23 @@ impl<S: ObjectStore> EventLake<S> {
         pruning: &Pruning,
         keep: impl Fn(&DetectionEvent) -> bool,
     ) -> Result<(Vec<DetectionEvent>, ScanStats), StoreError> {
+        let (events, stats) = self.scan_with_write_times(pruning, keep)?;
+        Ok((events.into_iter().map(|(event, _)| event).collect(), stats))
+    }
+
+    /// Like `scan`, with the time each event's segment was written.
+    pub fn scan_with_write_times(
+        &self,
+        pruning: &Pruning,
+        keep: impl Fn(&DetectionEvent) -> bool,
+    ) -> Result<(Vec<WrittenEvent>, ScanStats), StoreError> {
         let mut stats = ScanStats::default();
         let mut seen = BTreeSet::new();
         let mut events = Vec::new();
         for summary in self.segments(pruning, &mut stats)? {
             for event in self.read_segment(&summary, &mut stats)? {
                 if event_matches(&event, pruning) && keep(&event) && seen.insert(event.event_id.clone()) {
-                    events.push(event);
+                    events.push((event, summary.written_at));
                 }
             }
         }

@@ -15,7 +15,7 @@ pub mod object_store;
 pub mod segment;
 pub mod summary;
 
-pub use lake::{EventLake, Pruning, ScanStats};
+pub use lake::{EventLake, Pruning, ScanStats, WrittenEvent};
 pub use object_store::local::LocalStore;
 pub use object_store::{ObjectMeta, ObjectStore};
 pub use summary::SegmentSummary;

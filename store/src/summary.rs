@@ -20,11 +20,14 @@ pub struct SegmentSummary {
     /// `name@version` of the models that produced the events.
     pub models: BTreeSet<String>,
     pub max_confidence: f32,
+    /// When the segment was written: with several model versions for a source, search shows
+    /// the most recently written one (batch reprocessing with a newer model).
+    pub written_at: DateTime<Utc>,
 }
 
 impl SegmentSummary {
     /// Summarises a non-empty batch of events.
-    pub fn of(segment: String, events: &[DetectionEvent]) -> Self {
+    pub fn of(segment: String, events: &[DetectionEvent], written_at: DateTime<Utc>) -> Self {
         assert!(!events.is_empty(), "segments are never empty");
         SegmentSummary {
             segment,
@@ -36,6 +39,7 @@ impl SegmentSummary {
             colours: events.iter().filter_map(|e| e.attributes.colour.as_ref().map(|c| c.value)).collect(),
             models: events.iter().map(|e| format!("{}@{}", e.model.name, e.model.version)).collect(),
             max_confidence: events.iter().map(|e| e.confidence).fold(0.0, f32::max),
+            written_at,
         }
     }
 }

@@ -64,9 +64,61 @@ pub struct RunArgs {
     dump_frames: Option<PathBuf>,
     #[command(flatten)]
     detector: DetectorArgs,
+    /// Re-run every evidence file in the data folder's ingest log (or only --source's) with
+    /// the current models, keeping each file's source id and wall clock. A newer model's events
+    /// are added beside the old ones; search shows the newest model's.
+    #[arg(long, conflicts_with_all = ["start", "inputs"])]
+    reprocess: bool,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
-    #[arg(required = true, value_name = "FILE_OR_URL")]
+    #[arg(required_unless_present = "reprocess", value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
+}
+
+/// One input to ingest, with the source id and wall clock it gets.
+struct Job {
+    input: String,
+    source_id: String,
+    start: Option<DateTime<Utc>>,
+}
+
+fn jobs(args: &RunArgs, data_dir: &Path) -> anyhow::Result<Vec<Job>> {
+    let source = args.source.as_deref().map(canvass_ingest::sanitize_source_id);
+    if !args.reprocess {
+        return Ok(args
+            .inputs
+            .iter()
+            .map(|input| Job {
+                input: input.clone(),
+                source_id: source.clone().unwrap_or_else(|| InputSpec::parse(input).default_source_id()),
+                start: args.start,
+            })
+            .collect());
+    }
+    let log_path = data_dir.join("ingest").join("log.jsonl");
+    let text = std::fs::read_to_string(&log_path)
+        .with_context(|| format!("nothing to reprocess: cannot read {}", log_path.display()))?;
+    // The last successful ingest of each file wins.
+    let mut latest: std::collections::BTreeMap<String, Job> = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}: line {} is not JSON", log_path.display(), n + 1))?;
+        let (Some(input), Some(source_id)) = (entry["input"].as_str(), entry["source_id"].as_str()) else {
+            continue;
+        };
+        let is_file = matches!(InputSpec::parse(input), InputSpec::File(_));
+        if entry["ok"] != true || !is_file || source.as_deref().is_some_and(|s| s != source_id) {
+            continue;
+        }
+        let start = entry["wall_clock_origin"].as_str().and_then(|t| t.parse().ok());
+        latest.insert(
+            input.to_string(),
+            Job { input: input.to_string(), source_id: source_id.to_string(), start },
+        );
+    }
+    if latest.is_empty() {
+        anyhow::bail!("nothing to reprocess: no successfully ingested file in {}", log_path.display());
+    }
+    Ok(latest.into_values().collect())
 }
 
 /// One line of `<data>/ingest/log.jsonl`: what was ingested, when, and how it went. Batch
@@ -104,6 +156,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         args.data.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"));
     std::fs::create_dir_all(data_dir.join("ingest"))
         .with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    let jobs = jobs(&args, &data_dir)?;
     let stop = config.stop.clone();
     ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
@@ -122,22 +175,20 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
-    for input in &args.inputs {
-        let spec = InputSpec::parse(input);
+    for job in &jobs {
+        let spec = InputSpec::parse(&job.input);
         let name = spec.display_name();
-        let source_id = match &args.source {
-            Some(id) => canvass_ingest::sanitize_source_id(id),
-            None => spec.default_source_id(),
-        };
+        let source_id = &job.source_id;
+        let job_config = IngestConfig { start: job.start, ..config.clone() };
         let mut progress = InputProgress::new(&name);
         let result =
-            canvass_ingest::ingest(&spec, &source_id, &config, &mut sink, &mut |p| progress.update(p));
+            canvass_ingest::ingest(&spec, source_id, &job_config, &mut sink, &mut |p| progress.update(p));
         progress.finish();
         if let Err(e) = &result {
             eprintln!("error: {name}: {e}");
             failures += 1;
         }
-        append_log(&data_dir, &name, &source_id, &result)?;
+        append_log(&data_dir, &name, source_id, &result)?;
         if let Ok(report) = result {
             if report.interrupted {
                 tracing::warn!(input = %name, "stopped before the end of the input");
@@ -155,7 +206,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         eprintln!("{} frames could not be processed (see the errors above)", summary.bad_frames);
     }
     if failures > 0 {
-        eprintln!("{failures} of {} inputs failed", args.inputs.len());
+        eprintln!("{failures} of {} inputs failed", jobs.len());
     }
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -25,6 +25,9 @@ pub struct SearchArgs {
     /// Results to skip (for the next pages).
     #[arg(long, default_value_t = 0)]
     offset: usize,
+    /// Show events of every model version, not only the newest per source.
+    #[arg(long)]
+    all_versions: bool,
     /// What to find, e.g. red pickup after:-24h camera:main-st
     #[arg(required = true, value_name = "QUERY")]
     query: Vec<String>,
@@ -75,7 +78,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     };
     let data = args.data.or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"));
     let lake = EventLake::new(LocalStore::new(&data));
-    let results = canvass_search::search(&lake, &query, args.offset, args.limit)
+    let results = canvass_search::search(&lake, &query, args.all_versions, args.offset, args.limit)
         .with_context(|| format!("cannot search the lake in {}", data.display()))?;
     tracing::debug!(
         summaries = results.stats.summaries_read,
