@@ -4,6 +4,7 @@ mod commands;
 mod config;
 mod detector_args;
 mod event_output;
+mod event_table;
 mod progress;
 
 use std::io::IsTerminal;

@@ -126,8 +126,8 @@ impl Detector {
                     outcome.events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
                 }
                 for index in update.improved {
-                    let jpeg = thumbnail(image, tracker.open_tracks()[index].best.bbox);
-                    tracker.set_thumbnail(index, jpeg);
+                    let crop = thumbnail_crop(image, tracker.open_tracks()[index].best.bbox);
+                    tracker.set_best_crop(index, crop);
                 }
             }
         }
@@ -167,13 +167,17 @@ fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessag
     }
 }
 
-fn thumbnail(image: &RgbImage, bbox: [f32; 4]) -> Vec<u8> {
+/// The best frame's box with some context around it.
+fn thumbnail_crop(image: &RgbImage, bbox: [f32; 4]) -> RgbImage {
     let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
     let x1 = (bbox[0] - w * THUMBNAIL_MARGIN).max(0.0) as u32;
     let y1 = (bbox[1] - h * THUMBNAIL_MARGIN).max(0.0) as u32;
     let x2 = ((bbox[2] + w * THUMBNAIL_MARGIN) as u32).min(image.width()).max(x1 + 1);
     let y2 = ((bbox[3] + h * THUMBNAIL_MARGIN) as u32).min(image.height()).max(y1 + 1);
-    let crop = image::imageops::crop_imm(image, x1, y1, x2 - x1, y2 - y1).to_image();
+    image::imageops::crop_imm(image, x1, y1, x2 - x1, y2 - y1).to_image()
+}
+
+fn encode_thumbnail(crop: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY)
         .encode(crop.as_raw(), crop.width(), crop.height(), image::ExtendedColorType::Rgb8)
@@ -232,5 +236,6 @@ fn to_event(
         thumbnail_key: format!("thumbs/source={source_id}/{event_id}.jpg"),
         model: model.reference.clone(),
     };
-    DetectedEvent { event, thumbnail: track.thumbnail.clone() }
+    let thumbnail = track.best_crop.as_ref().map(encode_thumbnail).unwrap_or_default();
+    DetectedEvent { event, thumbnail }
 }

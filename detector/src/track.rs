@@ -61,8 +61,9 @@ pub struct Track {
     pub best: Observation,
     pub frames: u32,
     pub score_sum: f32,
-    /// JPEG crop of the best frame, kept up to date by the caller.
-    pub thumbnail: Vec<u8>,
+    /// Crop of the best frame, kept up to date by the caller; JPEG-encoded once, when the
+    /// track becomes an event.
+    pub best_crop: Option<image::RgbImage>,
     class_votes: HashMap<ObjectClass, f32>,
 }
 
@@ -76,7 +77,7 @@ impl Track {
             best: obs.clone(),
             frames: 0,
             score_sum: 0.0,
-            thumbnail: Vec::new(),
+            best_crop: None,
             class_votes: HashMap::new(),
         };
         track.add(obs);
@@ -159,7 +160,7 @@ pub struct Tracker {
 pub struct FrameUpdate {
     /// Tracks that ended before this frame and passed the minimum length.
     pub closed: Vec<Track>,
-    /// Indices into the open tracks whose best frame is this one (their thumbnail changes).
+    /// Indices into the open tracks whose best frame is this one (their thumbnail crop changes).
     pub improved: Vec<usize>,
 }
 
@@ -175,8 +176,8 @@ impl Tracker {
         &self.open
     }
 
-    pub fn set_thumbnail(&mut self, index: usize, jpeg: Vec<u8>) {
-        self.open[index].thumbnail = jpeg;
+    pub fn set_best_crop(&mut self, index: usize, crop: image::RgbImage) {
+        self.open[index].best_crop = Some(crop);
     }
 
     /// Adds one frame's detections (sorted best first), then closes tracks idle past the gap.

@@ -21,6 +21,7 @@ use canvass_store::{EventLake, LocalStore};
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
 use crate::event_output::EventOutput;
+use crate::event_table::{Hit, print_table};
 use crate::progress::InputProgress;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
@@ -371,27 +372,10 @@ fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, data_dir: &P
         return;
     }
     println!();
-    println!(
-        "{:<20} {:<20} {:<12} {:<7} {:>5} {:>10}  thumbnail",
-        "start", "source", "class", "colour", "conf", "media s"
-    );
     let mut events: Vec<&DetectionEvent> = summary.events.iter().collect();
     events.sort_by(|a, b| (&a.source_id, a.media_start_us).cmp(&(&b.source_id, b.media_start_us)));
-    for e in events {
-        let colour =
-            e.attributes.colour.as_ref().map_or("-".to_string(), |c| canvass_schemas::wire_name(&c.value));
-        println!(
-            "{:<20} {:<20} {:<12} {:<7} {:>5.2} {:>4.1}-{:<5.1}  {}",
-            e.wall_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            truncate_left(&e.source_id, 20),
-            canvass_schemas::wire_name(&e.class),
-            colour,
-            e.confidence,
-            e.media_start_us as f64 / 1e6,
-            e.media_end_us as f64 / 1e6,
-            data_dir.join(&e.thumbnail_key).display(),
-        );
-    }
+    let hits: Vec<Hit> = events.into_iter().map(|e| Hit::of(e, data_dir)).collect();
+    print_table(&hits);
 }
 
 fn clock_label(r: &IngestReport) -> String {

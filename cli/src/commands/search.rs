@@ -4,12 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use canvass_schemas::{DetectionEvent, wire_name};
 use canvass_store::{EventLake, LocalStore};
-use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::Utc;
 
 use crate::config::FileConfig;
+use crate::event_table::{Hit, print_table};
 
 #[derive(clap::Args)]
 pub struct SearchArgs {
@@ -33,40 +32,6 @@ pub struct SearchArgs {
     query: Vec<String>,
 }
 
-/// One result in `--json` output.
-#[derive(Serialize)]
-struct Hit<'a> {
-    event_id: &'a str,
-    source: &'a str,
-    class: String,
-    colour: Option<String>,
-    confidence: f32,
-    start: String,
-    end: String,
-    media_start_s: f64,
-    media_end_s: f64,
-    thumbnail: String,
-    input: &'a str,
-    model: String,
-}
-
-fn hit<'a>(e: &'a DetectionEvent, data: &std::path::Path) -> Hit<'a> {
-    Hit {
-        event_id: &e.event_id,
-        source: &e.source_id,
-        class: wire_name(&e.class),
-        colour: e.attributes.colour.as_ref().map(|c| wire_name(&c.value)),
-        confidence: e.confidence,
-        start: e.wall_start.to_rfc3339_opts(SecondsFormat::Millis, true),
-        end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
-        media_start_s: e.media_start_us as f64 / 1e6,
-        media_end_s: e.media_end_us as f64 / 1e6,
-        thumbnail: data.join(&e.thumbnail_key).display().to_string(),
-        input: &e.input,
-        model: format!("{}@{}", e.model.name, e.model.version),
-    }
-}
-
 pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let text = args.query.join(" ");
     let query = match canvass_search::parse(&text, Utc::now()) {
@@ -85,7 +50,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         segments = results.stats.segments_opened,
         "searched"
     );
-    let hits: Vec<Hit> = results.events.iter().map(|e| hit(e, &data)).collect();
+    let hits: Vec<Hit> = results.events.iter().map(|e| Hit::of(e, &data)).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(ExitCode::SUCCESS);
@@ -94,23 +59,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         println!("no events match \"{text}\" ({} segments searched)", results.stats.segments_opened);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<24} {:<20} {:<10} {:<7} {:>5} {:>12}  thumbnail",
-        "time", "source", "class", "colour", "conf", "media s"
-    );
-    for h in &hits {
-        println!(
-            "{:<24} {:<20} {:<10} {:<7} {:>5.2} {:>5.1}-{:<6.1}  {}",
-            h.start,
-            h.source,
-            h.class,
-            h.colour.as_deref().unwrap_or("-"),
-            h.confidence,
-            h.media_start_s,
-            h.media_end_s,
-            h.thumbnail
-        );
-    }
+    print_table(&hits);
     let shown_to = args.offset + hits.len();
     println!("{}-{} of {} events", args.offset + 1, shown_to, results.total);
     if shown_to < results.total {

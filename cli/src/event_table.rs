@@ -1,0 +1,65 @@
+//! How events are shown: one row shape for the terminal table and the `--json` objects, shared
+//! by `canvass run` (its summary) and `canvass search`.
+
+use std::path::Path;
+
+use canvass_schemas::{DetectionEvent, wire_name};
+use chrono::SecondsFormat;
+use serde::Serialize;
+
+/// One event as a user sees it.
+#[derive(Serialize)]
+pub struct Hit<'a> {
+    pub event_id: &'a str,
+    pub source: &'a str,
+    pub class: String,
+    pub colour: Option<String>,
+    pub confidence: f32,
+    pub start: String,
+    pub end: String,
+    pub media_start_s: f64,
+    pub media_end_s: f64,
+    pub thumbnail: String,
+    pub input: &'a str,
+    pub model: String,
+}
+
+impl<'a> Hit<'a> {
+    /// `data` is the folder thumbnail keys are relative to.
+    pub fn of(e: &'a DetectionEvent, data: &Path) -> Self {
+        Hit {
+            event_id: &e.event_id,
+            source: &e.source_id,
+            class: wire_name(&e.class),
+            colour: e.attributes.colour.as_ref().map(|c| wire_name(&c.value)),
+            confidence: e.confidence,
+            start: e.wall_start.to_rfc3339_opts(SecondsFormat::Millis, true),
+            end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
+            media_start_s: e.media_start_us as f64 / 1e6,
+            media_end_s: e.media_end_us as f64 / 1e6,
+            thumbnail: data.join(&e.thumbnail_key).display().to_string(),
+            input: &e.input,
+            model: format!("{}@{}", e.model.name, e.model.version),
+        }
+    }
+}
+
+pub fn print_table(hits: &[Hit]) {
+    println!(
+        "{:<24} {:<20} {:<10} {:<7} {:>5} {:>12}  thumbnail",
+        "time", "source", "class", "colour", "conf", "media s"
+    );
+    for h in hits {
+        println!(
+            "{:<24} {:<20} {:<10} {:<7} {:>5.2} {:>5.1}-{:<6.1}  {}",
+            h.start,
+            h.source,
+            h.class,
+            h.colour.as_deref().unwrap_or("-"),
+            h.confidence,
+            h.media_start_s,
+            h.media_end_s,
+            h.thumbnail
+        );
+    }
+}
