@@ -30,7 +30,7 @@ fn run_on_sample_footage_succeeds_and_logs_each_input() {
     assert!(stdout.contains("54 frames ("), "{stdout}");
     // Events: in the lake under the data folder, each with a thumbnail on disk.
     let lake = canvass_store::EventLake::new(canvass_store::LocalStore::new(data.path()));
-    let (events, _) = lake.scan(&canvass_store::Pruning::default(), |_| true).unwrap();
+    let (events, _) = lake.scan(&canvass_store::Pruning::default()).unwrap();
     let weapons: Vec<_> = events.iter().filter(|e| e.category == canvass_schemas::Category::Weapon).collect();
     assert_eq!(weapons.len(), 1, "{weapons:?}");
     assert_eq!(weapons[0].source_id, "pistol_range", "no weapon on the traffic clip");

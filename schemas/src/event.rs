@@ -134,7 +134,7 @@ pub struct BestFrame {
 }
 
 /// Which model produced the event; reprocessing with a newer model yields new event ids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRef {
     pub name: String,

@@ -1,14 +1,16 @@
-//! Search over the event lake: parse a query, let the lake rule out segments, rank what is left.
+//! Search over the event lake: parse a query, let the lake rule out segments and rows, rank
+//! what is left, and decode whole events only for the page shown.
 
 pub mod query;
+mod versions;
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use canvass_schemas::DetectionEvent;
-use canvass_store::{EventLake, ObjectStore, ScanStats, StoreError, WrittenEvent};
-use chrono::{DateTime, Utc};
+use canvass_store::{EventLake, Match, ObjectStore, RowView, ScanStats, StoreError};
 
 pub use query::{Query, QueryError, parse};
+use versions::Supersession;
 
 /// One page of results, best first.
 #[derive(Debug)]
@@ -19,26 +21,17 @@ pub struct SearchResults {
     pub stats: ScanStats,
 }
 
-/// Keeps, for each source and model name, only the events of the model file whose events were
-/// written last: after reprocessing with a newer model, its events replace the older ones.
-fn newest_model_only(events: Vec<WrittenEvent>) -> Vec<DetectionEvent> {
-    let mut newest: HashMap<(String, String), (DateTime<Utc>, String)> = HashMap::new();
-    for (e, written) in &events {
-        let key = (e.source_id.clone(), e.model.name.clone());
-        let entry = newest.entry(key).or_insert((*written, e.model.sha256.clone()));
-        if *written > entry.0 {
-            *entry = (*written, e.model.sha256.clone());
-        }
-    }
-    events
-        .into_iter()
-        .filter(|(e, _)| newest[&(e.source_id.clone(), e.model.name.clone())].1 == e.model.sha256)
-        .map(|(e, _)| e)
-        .collect()
+/// Best first: confidence, then recency, then place in the lake (so pages are stable).
+fn rank(a: &Match, b: &Match) -> Ordering {
+    b.confidence
+        .total_cmp(&a.confidence)
+        .then(b.wall_start_us.cmp(&a.wall_start_us))
+        .then((a.segment, a.row).cmp(&(b.segment, b.row)))
 }
 
 /// Runs `query` on `lake`: ranked by confidence, then by recency; `offset` and `limit` page.
-/// Only the newest model's events per source are shown unless `all_versions`.
+/// Where a newer version of a model re-processed a source's footage, only its events are shown
+/// unless `all_versions`.
 pub fn search<S: ObjectStore>(
     lake: &EventLake<S>,
     query: &Query,
@@ -46,16 +39,26 @@ pub fn search<S: ObjectStore>(
     offset: usize,
     limit: usize,
 ) -> Result<SearchResults, StoreError> {
-    let (found, stats) = lake.scan_with_write_times(&query.pruning(), |_| true)?;
-    let mut events =
-        if all_versions { found.into_iter().map(|(e, _)| e).collect() } else { newest_model_only(found) };
-    events.sort_by(|a, b| {
-        b.confidence
-            .total_cmp(&a.confidence)
-            .then(b.wall_start.cmp(&a.wall_start))
-            .then(a.event_id.cmp(&b.event_id))
-    });
-    let total = events.len();
-    let events = events.into_iter().skip(offset).take(limit).collect();
+    let pruning = query.pruning();
+    let mut stats = ScanStats::default();
+    let candidates = lake.segments_in_range(&pruning, &mut stats)?;
+    let supersession = if all_versions { Supersession::default() } else { Supersession::of(&candidates) };
+    let newest_only = |row: &RowView| !supersession.hides(row);
+    let keep: Option<&(dyn Fn(&RowView) -> bool + Sync)> =
+        if supersession.is_empty() { None } else { Some(&newest_only) };
+    let mut matches = lake.find(&candidates, &pruning, keep, &mut stats)?;
+    let total = matches.len();
+    let wanted = offset.saturating_add(limit).min(total);
+    if wanted == 0 {
+        return Ok(SearchResults { events: Vec::new(), total, stats });
+    }
+    // Only the first `offset + limit` need sorting: select them, then sort those.
+    if wanted < total {
+        matches.select_nth_unstable_by(wanted - 1, rank);
+        matches.truncate(wanted);
+    }
+    matches.sort_unstable_by(rank);
+    let page = &matches[offset.min(wanted)..];
+    let events = lake.fetch(&candidates, page)?;
     Ok(SearchResults { events, total, stats })
 }

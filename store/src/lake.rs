@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use canvass_schemas::{Colour, DetectionEvent, ObjectClass};
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::object_store::ObjectStore;
+use crate::scan::{self, Match, RowView};
 use crate::summary::SegmentSummary;
 use crate::{StoreError, segment};
 
@@ -33,24 +34,23 @@ pub struct ScanStats {
     pub segments_opened: usize,
 }
 
-/// An event and when its segment was written.
-pub type WrittenEvent = (DetectionEvent, DateTime<Utc>);
-
 pub struct EventLake<S> {
     store: S,
 }
 
-/// Partition of an event: source, day and hour of its start.
-fn partition_prefix(source: &str, wall: DateTime<Utc>) -> String {
-    format!("{EVENTS_PREFIX}source={source}/date={}/hour={:02}/", wall.format("%Y-%m-%d"), wall.hour())
+/// The folder of a day's segments.
+fn date_prefix(day: NaiveDate) -> String {
+    format!("{EVENTS_PREFIX}date={}/", day.format("%Y-%m-%d"))
 }
 
 /// A segment's name: the hash of its sorted event ids, so writing the same events again
 /// replaces the same object instead of adding a copy.
 fn segment_name(events: &[DetectionEvent]) -> String {
+    let mut ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    ids.sort_unstable();
     let mut hasher = Sha256::new();
-    for e in events {
-        hasher.update(e.event_id.as_bytes());
+    for id in ids {
+        hasher.update(id.as_bytes());
         hasher.update(b"\n");
     }
     hasher.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect()
@@ -71,24 +71,29 @@ impl<S: ObjectStore> EventLake<S> {
         &self.store
     }
 
-    /// Writes events as segments, one or more per partition; returns the segment keys. Each
-    /// segment is complete before its summary is written, and readers only see segments that
-    /// have a summary.
+    /// Writes events as segments, one or more per day; returns the segment keys. Rows are
+    /// sorted by source and time, which keeps a source's events together for readers that
+    /// skip by Parquet statistics. Each segment is complete before its summary is written, and
+    /// readers only see segments that have a summary.
     pub fn write(&self, events: &[DetectionEvent]) -> Result<Vec<String>, StoreError> {
-        let mut partitions: BTreeMap<String, Vec<DetectionEvent>> = BTreeMap::new();
+        let mut days: BTreeMap<NaiveDate, Vec<DetectionEvent>> = BTreeMap::new();
         for e in events {
-            partitions.entry(partition_prefix(&e.source_id, e.wall_start)).or_default().push(e.clone());
+            days.entry(e.wall_start.date_naive()).or_default().push(e.clone());
         }
         let mut keys = Vec::new();
         let written_at = Utc::now();
-        for (prefix, mut group) in partitions {
+        for (day, mut group) in days {
             group.sort_by(|a, b| a.event_id.cmp(&b.event_id));
             group.dedup_by(|a, b| a.event_id == b.event_id);
+            group.sort_by(|a, b| {
+                (&a.source_id, a.wall_start, &a.event_id).cmp(&(&b.source_id, b.wall_start, &b.event_id))
+            });
             for chunk in group.chunks(MAX_EVENTS_PER_SEGMENT) {
-                let key = format!("{prefix}{}.parquet", segment_name(chunk));
-                self.store.put(&key, &segment::encode(chunk)?)?;
-                let summary = serde_json::to_vec(&SegmentSummary::of(key.clone(), chunk, written_at))
-                    .expect("summaries serialise");
+                let key = format!("{}{}.parquet", date_prefix(day), segment_name(chunk));
+                let encoded = segment::encode(chunk)?;
+                self.store.put(&key, &encoded)?;
+                let summary = SegmentSummary::of(key.clone(), encoded.len() as u64, chunk, written_at);
+                let summary = serde_json::to_vec(&summary).expect("summaries serialise");
                 self.store.put(&format!("{key}{SUMMARY_SUFFIX}"), &summary)?;
                 keys.push(key);
             }
@@ -104,105 +109,103 @@ impl<S: ObjectStore> EventLake<S> {
         self.store.get(key)
     }
 
-    /// Summaries of the segments that can hold events matching `pruning`: partitions are
-    /// ruled out by their path (source, day), segments by their summary.
-    pub fn segments(
+    /// Summaries of the segments that hold events of the query's sources and time range: days
+    /// are ruled out by their folder, segments by their summary. What they hold (classes,
+    /// colours) is checked by `find`, so callers can reason about every segment in range.
+    pub fn segments_in_range(
         &self,
         pruning: &Pruning,
         stats: &mut ScanStats,
     ) -> Result<Vec<SegmentSummary>, StoreError> {
-        let source_dirs: Vec<String> = if pruning.sources.is_empty() {
-            self.store.list_dirs(EVENTS_PREFIX)?
-        } else {
-            pruning.sources.iter().map(|s| format!("{EVENTS_PREFIX}source={s}/")).collect()
-        };
         let first_day = pruning.after.map(|t| t.date_naive());
         let last_day = pruning.before.map(|t| t.date_naive());
-        let mut found = Vec::new();
-        for source_dir in source_dirs {
-            for date_dir in self.store.list_dirs(&source_dir)? {
-                let Some(day) = parse_date_dir(&date_dir) else { continue };
-                if first_day.is_some_and(|d| day < d) || last_day.is_some_and(|d| day > d) {
-                    continue;
-                }
-                for object in self.store.list(&date_dir)? {
-                    if !object.key.ends_with(SUMMARY_SUFFIX) {
-                        continue;
-                    }
-                    stats.summaries_read += 1;
-                    let summary: SegmentSummary = match serde_json::from_slice(&self.store.get(&object.key)?)
-                    {
-                        Ok(summary) => summary,
-                        Err(e) => {
-                            tracing::warn!(key = %object.key, error = %e, "skipping unreadable segment summary");
-                            continue;
-                        }
-                    };
-                    if summary_can_match(&summary, pruning) {
-                        found.push(summary);
-                    }
-                }
+        let mut summary_keys = Vec::new();
+        for date_dir in self.store.list_dirs(EVENTS_PREFIX)? {
+            let Some(day) = parse_date_dir(&date_dir) else { continue };
+            // An event is filed under its start day and may end on the next.
+            if first_day.is_some_and(|d| day < d - chrono::Days::new(1)) || last_day.is_some_and(|d| day > d)
+            {
+                continue;
             }
+            summary_keys.extend(
+                self.store
+                    .list(&date_dir)?
+                    .into_iter()
+                    .map(|o| o.key)
+                    .filter(|k| k.ends_with(SUMMARY_SUFFIX)),
+            );
         }
-        Ok(found)
+        stats.summaries_read += summary_keys.len();
+        let summaries = scan::parallel_map(&summary_keys, |key| {
+            Ok(match serde_json::from_slice::<SegmentSummary>(&self.store.get(key)?) {
+                Ok(summary) => Some(summary),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "skipping unreadable segment summary");
+                    None
+                }
+            })
+        })?;
+        let in_range = |s: &SegmentSummary| {
+            pruning.after.is_none_or(|t| s.wall_max >= t)
+                && pruning.before.is_none_or(|t| s.wall_min <= t)
+                && (pruning.sources.is_empty() || !pruning.sources.is_disjoint(&s.sources))
+        };
+        Ok(summaries.into_iter().flatten().filter(in_range).collect())
     }
 
-    pub fn read_segment(
+    /// The rows of `candidates` (from `segments_in_range`) that match `pruning` and `keep`,
+    /// once per event id, in no particular order. Opens only segments whose summary can match.
+    pub fn find(
         &self,
-        summary: &SegmentSummary,
+        candidates: &[SegmentSummary],
+        pruning: &Pruning,
+        keep: Option<&(dyn Fn(&RowView) -> bool + Sync)>,
         stats: &mut ScanStats,
+    ) -> Result<Vec<Match>, StoreError> {
+        let (matches, opened) = scan::find(&self.store, candidates, pruning, keep)?;
+        stats.segments_opened += opened;
+        Ok(matches)
+    }
+
+    /// The whole events for `matches`, in the order given.
+    pub fn fetch(
+        &self,
+        candidates: &[SegmentSummary],
+        matches: &[Match],
     ) -> Result<Vec<DetectionEvent>, StoreError> {
-        stats.segments_opened += 1;
-        segment::decode(self.store.get(&summary.segment)?)
-    }
-
-    /// Every event that passes `pruning` and `keep`, once each (by event id), with scan stats.
-    pub fn scan(
-        &self,
-        pruning: &Pruning,
-        keep: impl Fn(&DetectionEvent) -> bool,
-    ) -> Result<(Vec<DetectionEvent>, ScanStats), StoreError> {
-        let (events, stats) = self.scan_with_write_times(pruning, keep)?;
-        Ok((events.into_iter().map(|(event, _)| event).collect(), stats))
-    }
-
-    /// Like `scan`, with the time each event's segment was written.
-    pub fn scan_with_write_times(
-        &self,
-        pruning: &Pruning,
-        keep: impl Fn(&DetectionEvent) -> bool,
-    ) -> Result<(Vec<WrittenEvent>, ScanStats), StoreError> {
-        let mut stats = ScanStats::default();
-        let mut seen = BTreeSet::new();
-        let mut events = Vec::new();
-        for summary in self.segments(pruning, &mut stats)? {
-            for event in self.read_segment(&summary, &mut stats)? {
-                if event_matches(&event, pruning) && keep(&event) && seen.insert(event.event_id.clone()) {
-                    events.push((event, summary.written_at));
-                }
-            }
+        let mut by_segment: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for m in matches {
+            by_segment.entry(m.segment).or_default().push(m.row);
         }
-        Ok((events, stats))
+        let groups: Vec<(usize, Vec<usize>)> = by_segment
+            .into_iter()
+            .map(|(segment, mut rows)| {
+                rows.sort_unstable();
+                rows.dedup();
+                (segment, rows)
+            })
+            .collect();
+        let decoded = scan::parallel_map(&groups, |(segment, rows)| {
+            let key = &candidates[*segment].segment;
+            let events =
+                segment::decode_rows(self.store.get(key)?, rows).map_err(|e| scan::in_segment(key, e))?;
+            Ok(rows.iter().copied().zip(events).collect::<BTreeMap<usize, DetectionEvent>>())
+        })?;
+        let by_place: BTreeMap<(usize, usize), DetectionEvent> = groups
+            .iter()
+            .zip(decoded)
+            .flat_map(|((segment, _), events)| events.into_iter().map(move |(row, e)| ((*segment, row), e)))
+            .collect();
+        Ok(matches.iter().map(|m| by_place[&(m.segment, m.row)].clone()).collect())
     }
-}
 
-fn summary_can_match(s: &SegmentSummary, p: &Pruning) -> bool {
-    let in_time = p.after.is_none_or(|t| s.wall_max >= t) && p.before.is_none_or(|t| s.wall_min <= t);
-    let class_ok = p.classes.is_empty() || !p.classes.is_disjoint(&s.classes);
-    let colour_ok = p.colours.is_empty() || !p.colours.is_disjoint(&s.colours);
-    let conf_ok = p.min_confidence.is_none_or(|c| s.max_confidence >= c);
-    in_time && class_ok && colour_ok && conf_ok
-}
-
-/// The same conditions as the pruning, on one event.
-pub fn event_matches(e: &DetectionEvent, p: &Pruning) -> bool {
-    let in_time = p.after.is_none_or(|t| e.wall_end >= t) && p.before.is_none_or(|t| e.wall_start <= t);
-    let source_ok = p.sources.is_empty() || p.sources.contains(&e.source_id);
-    let class_ok = p.classes.is_empty() || p.classes.contains(&e.class);
-    let colour_ok =
-        p.colours.is_empty() || e.attributes.colour.as_ref().is_some_and(|c| p.colours.contains(&c.value));
-    let conf_ok = p.min_confidence.is_none_or(|c| e.confidence >= c);
-    in_time && source_ok && class_ok && colour_ok && conf_ok
+    /// Every event that matches `pruning`, once each (by event id), with scan stats.
+    pub fn scan(&self, pruning: &Pruning) -> Result<(Vec<DetectionEvent>, ScanStats), StoreError> {
+        let mut stats = ScanStats::default();
+        let candidates = self.segments_in_range(pruning, &mut stats)?;
+        let matches = self.find(&candidates, pruning, None, &mut stats)?;
+        Ok((self.fetch(&candidates, &matches)?, stats))
+    }
 }
 
 #[cfg(test)]

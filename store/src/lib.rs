@@ -5,19 +5,26 @@
 //! Layout (the same on a local folder and on S3):
 //!
 //! ```text
-//! events/v1/source=<id>/date=YYYY-MM-DD/hour=HH/<segment>.parquet        the events
-//! events/v1/source=<id>/date=YYYY-MM-DD/hour=HH/<segment>.summary.json   written last: makes the segment visible
+//! events/v1/date=YYYY-MM-DD/<segment>.parquet                the events that start that day (UTC)
+//! events/v1/date=YYYY-MM-DD/<segment>.parquet.summary.json   written last: makes the segment visible
 //! thumbs/source=<id>/<event_id>.jpg
 //! ```
+//!
+//! Days, not sources or hours, are the partitions: a city's thousand cameras over a year stay
+//! a few segments a day, not millions of tiny files (measured in the README); a segment holds
+//! many sources and its summary lists them.
 
 pub mod lake;
 pub mod object_store;
+pub mod ranged;
+pub mod scan;
 pub mod segment;
 pub mod summary;
 
-pub use lake::{EventLake, Pruning, ScanStats, WrittenEvent};
+pub use lake::{EventLake, Pruning, ScanStats};
 pub use object_store::local::LocalStore;
 pub use object_store::{ObjectMeta, ObjectStore};
+pub use scan::{Match, RowView};
 pub use summary::SegmentSummary;
 
 #[derive(Debug, thiserror::Error)]

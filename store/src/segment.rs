@@ -15,7 +15,7 @@ use canvass_schemas::{
 };
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -126,12 +126,35 @@ pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+/// Every event in a segment.
 pub fn decode(bytes: Vec<u8>) -> Result<Vec<DetectionEvent>, StoreError> {
-    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
         .map_err(|e| corrupt(&e))?
         .build()
         .map_err(|e| corrupt(&e))?;
+    events_of(reader)
+}
+
+/// The events in rows `rows` (ascending) of a segment, in row order: decodes only those rows'
+/// pages, so fetching one page of results does not decode whole segments.
+pub fn decode_rows(bytes: Vec<u8>, rows: &[usize]) -> Result<Vec<DetectionEvent>, StoreError> {
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).map_err(|e| corrupt(&e))?;
+    let total = builder.metadata().file_metadata().num_rows() as usize;
+    if let Some(&last) = rows.last()
+        && last >= total
+    {
+        return Err(StoreError::Corrupt(format!("row {last} asked of a segment with {total} rows")));
+    }
+    let selection = RowSelection::from_consecutive_ranges(rows.iter().map(|&r| r..r + 1), total);
+    events_of(builder.with_row_selection(selection).build().map_err(|e| corrupt(&e))?)
+}
+
+fn corrupt(e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, StoreError> {
     let mut events = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;

@@ -1,9 +1,9 @@
-//! What a segment holds, in a few hundred bytes: enough to decide without opening it whether a
-//! query can match (Quickwit prunes splits the same way).
+//! What a segment holds, in a few kilobytes: enough to decide without opening it whether a query
+//! can match (Quickwit prunes splits the same way).
 
 use std::collections::BTreeSet;
 
-use canvass_schemas::{Colour, DetectionEvent, ObjectClass};
+use canvass_schemas::{Colour, DetectionEvent, ModelRef, ObjectClass};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -11,33 +11,41 @@ use serde::{Deserialize, Serialize};
 pub struct SegmentSummary {
     /// Key of the Parquet object.
     pub segment: String,
+    /// Its size, so readers can fetch its footer and columns by range.
+    pub bytes: u64,
     pub events: usize,
+    /// Earliest event start.
     pub wall_min: DateTime<Utc>,
+    /// Latest event start: two segments whose start ranges do not overlap cannot share an event.
+    pub last_start: DateTime<Utc>,
+    /// Latest event end.
     pub wall_max: DateTime<Utc>,
     pub sources: BTreeSet<String>,
     pub classes: BTreeSet<ObjectClass>,
     pub colours: BTreeSet<Colour>,
-    /// `name@version` of the models that produced the events.
-    pub models: BTreeSet<String>,
+    /// The model files that produced the events.
+    pub models: BTreeSet<ModelRef>,
     pub max_confidence: f32,
-    /// When the segment was written: with several model versions for a source, search shows
-    /// the most recently written one (batch reprocessing with a newer model).
+    /// When the segment was written: where two versions of a model cover the same source and
+    /// time, search shows the one written last (batch reprocessing with a newer model).
     pub written_at: DateTime<Utc>,
 }
 
 impl SegmentSummary {
     /// Summarises a non-empty batch of events.
-    pub fn of(segment: String, events: &[DetectionEvent], written_at: DateTime<Utc>) -> Self {
+    pub fn of(segment: String, bytes: u64, events: &[DetectionEvent], written_at: DateTime<Utc>) -> Self {
         assert!(!events.is_empty(), "segments are never empty");
         SegmentSummary {
             segment,
+            bytes,
             events: events.len(),
             wall_min: events.iter().map(|e| e.wall_start).min().expect("non-empty"),
+            last_start: events.iter().map(|e| e.wall_start).max().expect("non-empty"),
             wall_max: events.iter().map(|e| e.wall_end).max().expect("non-empty"),
             sources: events.iter().map(|e| e.source_id.clone()).collect(),
             classes: events.iter().map(|e| e.class).collect(),
             colours: events.iter().filter_map(|e| e.attributes.colour.as_ref().map(|c| c.value)).collect(),
-            models: events.iter().map(|e| format!("{}@{}", e.model.name, e.model.version)).collect(),
+            models: events.iter().map(|e| e.model.clone()).collect(),
             max_confidence: events.iter().map(|e| e.confidence).fold(0.0, f32::max),
             written_at,
         }

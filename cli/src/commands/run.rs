@@ -20,7 +20,7 @@ use canvass_store::{EventLake, LocalStore};
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
-use crate::event_output::EventOutput;
+use crate::event_output::{EventOutput, SEGMENT_MAX_AGE};
 use crate::event_table::{Hit, print_table};
 use crate::progress::InputProgress;
 
@@ -169,7 +169,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     let (mut sink, source) = channel(CHANNEL_CAPACITY);
     let dump_dir = args.dump_frames.clone();
-    let output = EventOutput::new(EventLake::new(LocalStore::new(&data_dir)));
+    let output = EventOutput::new(EventLake::new(LocalStore::new(&data_dir)), SEGMENT_MAX_AGE);
     let consumer = std::thread::Builder::new()
         .name("detect".into())
         .spawn(move || detect_frames(source, detector, output, dump_dir.as_deref()))?;
@@ -249,13 +249,17 @@ fn detect_frames(
     dump_dir: Option<&Path>,
 ) -> anyhow::Result<DetectionSummary> {
     let mut summary = DetectionSummary::default();
-    let mut record = |events: Vec<DetectedEvent>, summary: &mut DetectionSummary| -> anyhow::Result<()> {
+    fn record(
+        events: Vec<DetectedEvent>,
+        output: &mut EventOutput,
+        summary: &mut DetectionSummary,
+    ) -> anyhow::Result<()> {
         for detected in events {
             output.write(&detected)?;
             summary.events.push(detected.event);
         }
         Ok(())
-    };
+    }
     loop {
         // Block for one frame, then take whatever else has queued up behind it.
         let mut batch = Vec::new();
@@ -295,15 +299,16 @@ fn detect_frames(
                     eprintln!("error: {error}");
                     summary.bad_frames += 1;
                 }
-                record(outcome.events, &mut summary)?;
+                record(outcome.events, &mut output, &mut summary)?;
             }
             Err(e) => {
                 eprintln!("error: {e}");
                 summary.bad_frames += batch.len() as u64;
             }
         }
+        output.tick()?;
     }
-    record(detector.finish(), &mut summary)?;
+    record(detector.finish(), &mut output, &mut summary)?;
     output.flush()?;
     Ok(summary)
 }

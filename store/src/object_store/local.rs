@@ -57,6 +57,22 @@ impl ObjectStore for LocalStore {
         std::fs::read(self.path(key)?).map_err(io(key))
     }
 
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(self.path(key)?).map_err(io(key))?;
+        let size = file.metadata().map_err(io(key))?.len();
+        if range.end > size {
+            return Err(StoreError::Io {
+                key: key.to_string(),
+                reason: format!("bytes {}..{} asked of a {size}-byte object", range.start, range.end),
+            });
+        }
+        file.seek(SeekFrom::Start(range.start)).map_err(io(key))?;
+        let mut bytes = vec![0; range.end.saturating_sub(range.start) as usize];
+        file.read_exact(&mut bytes).map_err(io(key))?;
+        Ok(bytes)
+    }
+
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         // Walk from the deepest folder the prefix names, then filter on the full prefix.
         let folder = match prefix.rfind('/') {

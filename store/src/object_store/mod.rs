@@ -18,6 +18,9 @@ pub trait ObjectStore: Send + Sync {
     /// part.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Bytes `range` of an object (a ranged GET on S3): readers fetch a segment's footer and the
+    /// columns they need, not the whole object. A range past the end is an error.
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError>;
     /// Every object whose key starts with `prefix`, sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
