@@ -53,3 +53,49 @@ impl EventOutput {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use canvass_store::ObjectStore;
+
+    use super::*;
+
+    fn detected(n: u64) -> DetectedEvent {
+        let event: DetectionEvent = serde_json::from_value(serde_json::json!({
+            "schema_version": canvass_schemas::EVENT_SCHEMA_VERSION,
+            "event_id": format!("{n:032x}"),
+            "source_id": "cam", "input": "live.sdp", "category": "vehicle", "class": "car",
+            "taxonomy_label": "vehicle/car", "model_class": "car", "attributes": {},
+            "confidence": 0.8, "mean_confidence": 0.7, "frames": 2,
+            "media_start_us": 0, "media_end_us": 500000,
+            "wall_start": "2026-11-20T10:00:00Z", "wall_end": "2026-11-20T10:00:01Z",
+            "best_frame": { "sequence": n, "media_time_us": 0, "confidence": 0.8,
+                            "bbox": { "x": 0.1, "y": 0.1, "width": 0.2, "height": 0.2 } },
+            "thumbnail_key": format!("thumbs/source=cam/{n:032x}.jpg"),
+            "model": { "name": "m", "version": "1", "sha256": "ab" },
+        }))
+        .unwrap();
+        DetectedEvent { event, thumbnail: vec![0xff, 0xd8] }
+    }
+
+    fn segments(dir: &std::path::Path) -> usize {
+        let lake = EventLake::new(LocalStore::new(dir));
+        lake.store().list("events/").unwrap().iter().filter(|o| o.key.ends_with(".parquet")).count()
+    }
+
+    #[test]
+    fn segments_close_when_their_oldest_event_has_waited_long_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut output =
+            EventOutput::new(EventLake::new(LocalStore::new(dir.path())), Duration::from_millis(50));
+        output.write(&detected(1)).unwrap();
+        output.tick().unwrap();
+        assert_eq!(segments(dir.path()), 0, "too young to close");
+        std::thread::sleep(Duration::from_millis(60));
+        output.tick().unwrap();
+        assert_eq!(segments(dir.path()), 1, "closed by age, with no new event arriving");
+        output.write(&detected(2)).unwrap();
+        output.flush().unwrap();
+        assert_eq!(segments(dir.path()), 2);
+    }
+}
