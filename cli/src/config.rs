@@ -22,6 +22,21 @@ use serde::Deserialize;
 /// models_dir = "assets/models"
 /// models = ["yolox_nano_coco", "arcis_ultralight_weapons_256"]
 /// intra_threads = 0
+///
+/// [serve]
+/// listen = "127.0.0.1:8480"
+/// retention_days = 30
+///
+/// [[agencies]]
+/// name = "metro-pd"
+/// sources = ["main-st-*", "depot"]
+/// retention_days = 30
+///
+/// [[users]]
+/// name = "ana"
+/// role = "investigator"
+/// agency = "metro-pd"
+/// token_sha256 = "..."
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +46,29 @@ pub struct FileConfig {
     pub ingest: IngestSection,
     #[serde(default)]
     pub detector: DetectorSection,
+    /// `canvass serve` and `canvass janitor`.
+    #[serde(default)]
+    pub serve: canvass_serve::ServeSettings,
+    /// Agencies: name, sources of their jurisdiction, retention period.
+    #[serde(default)]
+    pub agencies: Vec<canvass_serve::access::Agency>,
+    /// Users of the service: name, role, agency, hash of their API token.
+    #[serde(default)]
+    pub users: Vec<canvass_serve::access::User>,
+}
+
+impl FileConfig {
+    /// Whom the service lets in, checked.
+    pub fn access(&self) -> anyhow::Result<canvass_serve::AccessConfig> {
+        let access =
+            canvass_serve::AccessConfig { agencies: self.agencies.clone(), users: self.users.clone() };
+        access.validate().map_err(|e| anyhow::anyhow!("invalid access configuration: {e}"))?;
+        Ok(access)
+    }
+
+    pub fn data_dir(&self, flag: Option<PathBuf>) -> PathBuf {
+        flag.or_else(|| self.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -37,6 +37,15 @@ enum Command {
     /// List the model manifests, or verify that each model loads and runs.
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
+    /// Serve the investigator API (search, events, cameras, holds, audit) over the data folder.
+    Serve(commands::serve::ServeArgs),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(commands::governance::AuditCommand),
+    /// Delete events past retention, except those under legal hold.
+    Janitor(commands::governance::JanitorArgs),
+    /// Make an API token and the hash to configure for it.
+    Token,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +60,10 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::run(args, &file),
         Command::Probe(args) => commands::probe::run(args),
         Command::Models(command) => commands::models::run(command, &file),
+        Command::Serve(args) => commands::serve::run(args, &file),
+        Command::Audit(command) => commands::governance::audit(command, &file),
+        Command::Janitor(args) => commands::governance::janitor(args, &file),
+        Command::Token => commands::governance::token(),
     });
     match result {
         Ok(code) => code,

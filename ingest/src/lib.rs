@@ -14,6 +14,7 @@ mod input;
 mod probe;
 mod reconnect;
 mod sampler;
+mod still;
 
 use std::sync::Arc;
 use std::sync::Once;
@@ -31,6 +32,7 @@ pub use error::IngestError;
 pub use input::{InputSpec, sanitize_source_id};
 pub use probe::{ProbeReport, StreamInfo, probe};
 pub use reconnect::ReconnectPolicy;
+pub use still::frame_at;
 
 /// How to ingest. `Default` matches the CLI's defaults.
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@
 
 pub mod event;
 pub mod frame;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use event::*;
 pub use frame::*;

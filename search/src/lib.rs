@@ -39,13 +39,29 @@ pub fn search<S: ObjectStore>(
     offset: usize,
     limit: usize,
 ) -> Result<SearchResults, StoreError> {
+    search_within(lake, query, None, all_versions, offset, limit)
+}
+
+/// Which sources a user may see (their agency's jurisdiction); `None`: all.
+pub type SourceScope<'a> = Option<&'a (dyn Fn(&str) -> bool + Sync)>;
+
+/// `search`, showing only events of the sources `scope` allows.
+pub fn search_within<S: ObjectStore>(
+    lake: &EventLake<S>,
+    query: &Query,
+    scope: SourceScope,
+    all_versions: bool,
+    offset: usize,
+    limit: usize,
+) -> Result<SearchResults, StoreError> {
     let pruning = query.pruning();
     let mut stats = ScanStats::default();
     let candidates = lake.segments_in_range(&pruning, &mut stats)?;
     let supersession = if all_versions { Supersession::default() } else { Supersession::of(&candidates) };
-    let newest_only = |row: &RowView| !supersession.hides(row);
+    let in_scope_and_newest =
+        |row: &RowView| scope.is_none_or(|allowed| allowed(row.source_id)) && !supersession.hides(row);
     let keep: Option<&(dyn Fn(&RowView) -> bool + Sync)> =
-        if supersession.is_empty() { None } else { Some(&newest_only) };
+        if supersession.is_empty() && scope.is_none() { None } else { Some(&in_scope_and_newest) };
     let mut matches = lake.find(&candidates, &pruning, keep, &mut stats)?;
     let total = matches.len();
     let wanted = offset.saturating_add(limit).min(total);

@@ -32,6 +32,7 @@ impl Query {
             classes: self.classes.clone(),
             colours: self.colours.clone(),
             min_confidence: self.min_confidence,
+            event_ids: Default::default(),
         }
     }
 }

@@ -2,47 +2,20 @@
 
 use std::collections::HashSet;
 
-use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, Colour, ColourAttribute, DetectionEvent, EVENT_SCHEMA_VERSION,
-    EventId, ModelRef, ObjectClass,
-};
+use canvass_schemas::DetectionEvent;
+use canvass_schemas::testing::{event_by, model};
 use canvass_search::{parse, search};
 use canvass_store::{EventLake, LocalStore};
 use chrono::{DateTime, Duration, Utc};
 
-fn model(sha: &str) -> ModelRef {
-    ModelRef { name: "yolox_nano_coco".into(), version: "1".into(), sha256: sha.into() }
-}
-
-fn event(source: &str, at: DateTime<Utc>, n: u64, confidence: f32, model: &ModelRef) -> DetectionEvent {
-    let class = ObjectClass::Car;
-    let event_id = EventId::derive(source, "in.mp4", &model.sha256, class, n, 0);
-    DetectionEvent {
-        schema_version: EVENT_SCHEMA_VERSION,
-        thumbnail_key: format!("thumbs/source={source}/{event_id}.jpg"),
-        event_id,
-        source_id: source.into(),
-        input: "in.mp4".into(),
-        category: class.category(),
-        class,
-        taxonomy_label: class.taxonomy_label().into(),
-        model_class: "car".into(),
-        attributes: Attributes { colour: Some(ColourAttribute { value: Colour::Red, confidence: 0.8 }) },
-        confidence,
-        mean_confidence: confidence,
-        frames: 2,
-        media_start_us: 0,
-        media_end_us: 1_000_000,
-        wall_start: at,
-        wall_end: at + Duration::seconds(1),
-        best_frame: BestFrame {
-            sequence: n,
-            media_time_us: 0,
-            bbox: BoundingBox { x: 0.1, y: 0.1, width: 0.2, height: 0.2 },
-            confidence,
-        },
-        model: model.clone(),
-    }
+fn event(
+    source: &str,
+    at: DateTime<Utc>,
+    n: u64,
+    confidence: f32,
+    model: &canvass_schemas::ModelRef,
+) -> DetectionEvent {
+    DetectionEvent { confidence, ..event_by(source, at, n, model) }
 }
 
 fn day(d: u32) -> DateTime<Utc> {

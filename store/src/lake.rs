@@ -25,6 +25,8 @@ pub struct Pruning {
     pub classes: BTreeSet<ObjectClass>,
     pub colours: BTreeSet<Colour>,
     pub min_confidence: Option<f32>,
+    /// Only these events (looking one up by id).
+    pub event_ids: BTreeSet<String>,
 }
 
 /// How much of the lake a scan touched.
@@ -76,12 +78,21 @@ impl<S: ObjectStore> EventLake<S> {
     /// skip by Parquet statistics. Each segment is complete before its summary is written, and
     /// readers only see segments that have a summary.
     pub fn write(&self, events: &[DetectionEvent]) -> Result<Vec<String>, StoreError> {
+        self.write_as_of(events, Utc::now())
+    }
+
+    /// `write`, recording `written_at` as the write time: a segment rewritten without some of
+    /// its events (retention) keeps its place among model versions.
+    pub fn write_as_of(
+        &self,
+        events: &[DetectionEvent],
+        written_at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
         let mut days: BTreeMap<NaiveDate, Vec<DetectionEvent>> = BTreeMap::new();
         for e in events {
             days.entry(e.wall_start.date_naive()).or_default().push(e.clone());
         }
         let mut keys = Vec::new();
-        let written_at = Utc::now();
         for (day, mut group) in days {
             group.sort_by(|a, b| a.event_id.cmp(&b.event_id));
             group.dedup_by(|a, b| a.event_id == b.event_id);
@@ -197,6 +208,17 @@ impl<S: ObjectStore> EventLake<S> {
             .flat_map(|((segment, _), events)| events.into_iter().map(move |(row, e)| ((*segment, row), e)))
             .collect();
         Ok(matches.iter().map(|m| by_place[&(m.segment, m.row)].clone()).collect())
+    }
+
+    /// Every event of one segment.
+    pub fn segment_events(&self, summary: &SegmentSummary) -> Result<Vec<DetectionEvent>, StoreError> {
+        segment::decode(self.store.get(&summary.segment)?).map_err(|e| scan::in_segment(&summary.segment, e))
+    }
+
+    /// Removes a segment: its summary first, so readers stop seeing it before its data goes.
+    pub fn remove_segment(&self, summary: &SegmentSummary) -> Result<(), StoreError> {
+        self.store.delete(&format!("{}{SUMMARY_SUFFIX}", summary.segment))?;
+        self.store.delete(&summary.segment)
     }
 
     /// Every event that matches `pruning`, once each (by event id), with scan stats.

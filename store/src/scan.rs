@@ -56,7 +56,7 @@ impl<'a> RowConditions<'a> {
             ("source_id", with_filter || !self.pruning.sources.is_empty()),
             ("model_name", with_filter),
             ("model_sha256", with_filter),
-            ("event_id", dedup),
+            ("event_id", dedup || !self.pruning.event_ids.is_empty()),
         ];
         columns.extend(optional.into_iter().filter(|(_, needed)| *needed).map(|(name, _)| name));
         columns
@@ -258,6 +258,11 @@ fn rows_matching(
             }
             if let Some(sources) = source_filter
                 && !c.pruning.sources.contains(sources.value(r))
+            {
+                continue;
+            }
+            if !c.pruning.event_ids.is_empty()
+                && !c.pruning.event_ids.contains(ids.ok_or_else(|| missing("event_id"))?.value(r))
             {
                 continue;
             }

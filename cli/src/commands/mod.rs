@@ -1,4 +1,6 @@
+pub mod governance;
 pub mod models;
 pub mod probe;
 pub mod run;
 pub mod search;
+pub mod serve;

@@ -12,12 +12,15 @@ const TMP_MARKER: &str = ".tmp-";
 
 pub struct LocalStore {
     root: PathBuf,
-    counter: AtomicU64,
 }
+
+/// Numbers temporary files; process-wide, since several stores may share a folder (the lake,
+/// the audit log and the registry of one service) and must never pick the same temporary name.
+static TEMPORARY_FILES: AtomicU64 = AtomicU64::new(0);
 
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalStore { root: root.into(), counter: AtomicU64::new(0) }
+        LocalStore { root: root.into() }
     }
 
     pub fn root(&self) -> &Path {
@@ -41,16 +44,36 @@ fn io(key: &str) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-impl ObjectStore for LocalStore {
-    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+impl LocalStore {
+    /// Writes `bytes` to a temporary file beside `key`'s path; returns both paths.
+    fn write_temporary(&self, key: &str, bytes: &[u8]) -> Result<(PathBuf, PathBuf), StoreError> {
         let path = self.path(key)?;
         let parent = path.parent().expect("a key has a file name");
         std::fs::create_dir_all(parent).map_err(io(key))?;
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let n = TEMPORARY_FILES.fetch_add(1, Ordering::Relaxed);
         let file_name = path.file_name().expect("a key has a file name").to_string_lossy();
         let tmp = parent.join(format!(".{file_name}{TMP_MARKER}{}-{n}", std::process::id()));
         std::fs::write(&tmp, bytes).map_err(io(key))?;
+        Ok((tmp, path))
+    }
+}
+
+impl ObjectStore for LocalStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let (tmp, path) = self.write_temporary(key, bytes)?;
         std::fs::rename(&tmp, &path).map_err(io(key))
+    }
+
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        let (tmp, path) = self.write_temporary(key, bytes)?;
+        // A hard link fails if the name exists: create-if-absent, atomically.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io(key)(e)),
+        }
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -168,6 +191,16 @@ mod tests {
         for key in ["../x", "/etc/passwd", "a/../../b", ""] {
             assert!(matches!(store.put(key, b""), Err(StoreError::InvalidKey(_))), "{key}");
         }
+    }
+
+    #[test]
+    fn put_new_never_replaces_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        assert!(store.put_new("log/1", b"first").unwrap());
+        assert!(!store.put_new("log/1", b"second").unwrap());
+        assert_eq!(store.get("log/1").unwrap(), b"first");
+        assert_eq!(store.list("").unwrap().len(), 1, "no temporary files left behind");
     }
 
     #[test]

@@ -1,0 +1,88 @@
+//! `canvass audit verify`, `canvass janitor` and `canvass token`: the commands behind the
+//! privacy promises that run outside the service.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use canvass_audit::{AuditLog, Verdict};
+use canvass_janitor::Holds;
+use canvass_store::{EventLake, LocalStore};
+
+use crate::config::FileConfig;
+
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain: exit 0 if intact, 1 naming every edit or deletion.
+    Verify {
+        /// Data folder. [default: ./canvass-data]
+        #[arg(long, env = "CANVASS_DATA")]
+        data: Option<PathBuf>,
+    },
+}
+
+pub fn audit(command: AuditCommand, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    let AuditCommand::Verify { data } = command;
+    let data = file.data_dir(data);
+    match canvass_audit::verify(&LocalStore::new(&data)).context("cannot read the audit log")? {
+        Verdict::Intact { entries, head } => {
+            println!("audit log intact: {entries} entries, head {head}");
+            println!("(keep the head hash: entries removed from the end can only be noticed against it)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Verdict::Broken { problems } => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            eprintln!("audit log BROKEN: {} problems", problems.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct JanitorArgs {
+    /// Data folder. [default: ./canvass-data]
+    #[arg(long, env = "CANVASS_DATA")]
+    data: Option<PathBuf>,
+    /// Days to keep events of sources whose agency sets no period. [default: 30]
+    #[arg(long)]
+    retention_days: Option<u32>,
+}
+
+pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    let data = file.data_dir(args.data);
+    let access = file.access()?;
+    let retention = access.retention(args.retention_days.unwrap_or(file.serve.retention_days));
+    let holds = Holds::new(LocalStore::new(&data)).all()?;
+    let report = canvass_janitor::sweep(
+        &EventLake::new(LocalStore::new(&data)),
+        &holds,
+        &AuditLog::new(LocalStore::new(&data)),
+        &retention,
+        chrono::Utc::now(),
+    )?;
+    println!(
+        "deleted {} events ({} thumbnails), kept {} under legal hold; {} segments removed, {} rewritten",
+        report.events_deleted,
+        report.thumbnails_deleted,
+        report.events_held,
+        report.segments_removed,
+        report.segments_rewritten
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a new random API token and the hash that goes in the config file.
+pub fn token() -> anyhow::Result<ExitCode> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom")?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    println!("token:        {token}");
+    println!("token_sha256: {}", canvass_serve::access::token_hash(&token));
+    println!("(give the token to its user; put only the hash in the config file)");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `canvass serve`: the investigator API over the data folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use canvass_serve::{Service, Store};
+use canvass_store::LocalStore;
+
+use crate::config::FileConfig;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Data folder holding the event lake. [default: ./canvass-data]
+    #[arg(long, env = "CANVASS_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on. [default: 127.0.0.1:8480]
+    #[arg(long, env = "CANVASS_LISTEN")]
+    listen: Option<String>,
+}
+
+pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    let access = file.access()?;
+    if access.users.is_empty() {
+        anyhow::bail!("no users configured: add [[users]] to the config file (see `canvass token`)");
+    }
+    let mut settings = file.serve.clone();
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    let data = file.data_dir(args.data);
+    let store: Store = Arc::new(LocalStore::new(&data));
+    let listen = settings.listen.clone();
+    let service = Arc::new(Service::new(store, access, settings));
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, data = %data.display(), "serving");
+        canvass_serve::serve(service, listener, shutdown_signal()).await.context("server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM: stop taking requests, finish those in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,154 @@
+use canvass_audit::{AuditLog, Verdict, verify};
+use canvass_schemas::DetectionEvent;
+use canvass_schemas::testing::event;
+use canvass_store::LocalStore;
+
+use super::*;
+use crate::holds::{HoldRequest, Holds};
+
+fn now() -> DateTime<Utc> {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
+fn days_ago(days: i64) -> DateTime<Utc> {
+    now() - Duration::days(days)
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    lake: EventLake<LocalStore>,
+    audit: AuditLog<LocalStore>,
+    holds: Holds<LocalStore>,
+}
+
+fn fixture(events: &[DetectionEvent]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = EventLake::new(LocalStore::new(dir.path()));
+    for e in events {
+        lake.write(std::slice::from_ref(e)).unwrap();
+        lake.put_thumbnail(&e.thumbnail_key, b"jpeg").unwrap();
+    }
+    let (audit, holds) =
+        (AuditLog::new(LocalStore::new(dir.path())), Holds::new(LocalStore::new(dir.path())));
+    Fixture { _dir: dir, lake, audit, holds }
+}
+
+fn remaining(f: &Fixture) -> Vec<(String, i64)> {
+    let (events, _) = f.lake.scan(&Pruning::default()).unwrap();
+    let mut left: Vec<(String, i64)> =
+        events.iter().map(|e| (e.source_id.clone(), (now() - e.wall_start).num_days())).collect();
+    left.sort();
+    left
+}
+
+fn thumbnail_exists(f: &Fixture, e: &DetectionEvent) -> bool {
+    f.lake.thumbnail(&e.thumbnail_key).is_ok()
+}
+
+#[test]
+fn expired_events_go_with_their_thumbnails_and_held_ones_stay() {
+    let old_a = event("cam-a", days_ago(40), 1);
+    let old_b = event("cam-b", days_ago(40), 2);
+    let recent = event("cam-b", days_ago(10), 3);
+    let f = fixture(&[old_a.clone(), old_b.clone(), recent.clone()]);
+    let hold = HoldRequest {
+        case: "2026-0042".into(),
+        reason: "hit and run".into(),
+        until: now() + Duration::days(365),
+        sources: ["cam-a".to_string()].into(),
+        from: Some(days_ago(41)),
+        to: Some(days_ago(39)),
+    };
+    let hold = f.holds.place("sam", hold, now()).unwrap();
+    let report = sweep(&f.lake, &f.holds.all().unwrap(), &f.audit, &Retention::default(), now()).unwrap();
+    assert_eq!((report.events_deleted, report.events_held, report.thumbnails_deleted), (1, 1, 1));
+    assert_eq!(remaining(&f), vec![("cam-a".into(), 40), ("cam-b".into(), 10)]);
+    assert!(thumbnail_exists(&f, &old_a) && thumbnail_exists(&f, &recent));
+    assert!(!thumbnail_exists(&f, &old_b));
+
+    // The deletion is audited, and the chain holds.
+    let entries = f.audit.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].action.action.as_str(), entries[0].action.result_count),
+        ("retention_delete", Some(1))
+    );
+    assert_eq!(entries[0].action.detail["deleted_by_source"]["cam-b"], 1);
+    assert!(matches!(verify(f.audit.store()).unwrap(), Verdict::Intact { entries: 1, .. }));
+
+    // Nothing more to do: no deletion, no audit entry.
+    let again = sweep(&f.lake, &[hold], &f.audit, &Retention::default(), now()).unwrap();
+    assert_eq!(again.events_deleted, 0);
+    assert_eq!(f.audit.entries().unwrap().len(), 1);
+}
+
+#[test]
+fn a_hold_past_its_date_keeps_nothing() {
+    let old = event("cam-a", days_ago(40), 1);
+    let f = fixture(std::slice::from_ref(&old));
+    let request = HoldRequest {
+        case: "2025-0001".into(),
+        reason: "closed case".into(),
+        until: now() + Duration::days(1),
+        sources: Default::default(),
+        from: None,
+        to: None,
+    };
+    f.holds.place("sam", request, now()).unwrap();
+    let two_days_later = now() + Duration::days(2);
+    let report =
+        sweep(&f.lake, &f.holds.all().unwrap(), &f.audit, &Retention::default(), two_days_later).unwrap();
+    assert_eq!(report.events_deleted, 1);
+    assert!(remaining(&f).is_empty());
+}
+
+#[test]
+fn each_source_keeps_its_agency_period() {
+    let f = fixture(&[event("cam-short", days_ago(10), 1), event("cam-long", days_ago(10), 2)]);
+    let retention = Retention { default_days: 30, policies: vec![(vec!["cam-sh*".to_string()], 7)] };
+    sweep(&f.lake, &[], &f.audit, &retention, now()).unwrap();
+    assert_eq!(remaining(&f), vec![("cam-long".into(), 10)]);
+}
+
+#[test]
+fn a_segment_with_kept_and_expired_events_is_rewritten_with_the_kept_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = EventLake::new(LocalStore::new(dir.path()));
+    // One segment spanning the cut-off (30 days ago, noon): events at 08:00 and 13:00 that day.
+    let both = [
+        event("cam-a", days_ago(30) - Duration::hours(4), 1),
+        event("cam-a", days_ago(30) + Duration::hours(1), 2),
+    ];
+    lake.write_as_of(&both, days_ago(31)).unwrap();
+    let audit = AuditLog::new(LocalStore::new(dir.path()));
+    let report = sweep(&lake, &[], &audit, &Retention::default(), now()).unwrap();
+    assert_eq!((report.segments_rewritten, report.events_deleted), (1, 1));
+    let mut stats = ScanStats::default();
+    let segments = lake.segments_in_range(&Pruning::default(), &mut stats).unwrap();
+    assert_eq!(segments.len(), 1);
+    assert_eq!(segments[0].written_at, days_ago(31), "a rewrite keeps the segment's write time");
+    assert_eq!(lake.segment_events(&segments[0]).unwrap(), vec![both[1].clone()]);
+}
+
+#[test]
+fn a_hold_must_name_a_case_and_a_reason_and_end_in_the_future() {
+    let f = fixture(&[]);
+    let good = HoldRequest {
+        case: "2026-1".into(),
+        reason: "why".into(),
+        until: now() + Duration::days(1),
+        sources: Default::default(),
+        from: None,
+        to: None,
+    };
+    for (bad, message) in [
+        (HoldRequest { case: " ".into(), ..good.clone() }, "case number"),
+        (HoldRequest { reason: "".into(), ..good.clone() }, "reason"),
+        (HoldRequest { until: now(), ..good.clone() }, "future"),
+        (HoldRequest { from: Some(now()), to: Some(days_ago(1)), ..good.clone() }, "'from' is after 'to'"),
+    ] {
+        let err = f.holds.place("sam", bad, now()).unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+    }
+    assert!(f.holds.all().unwrap().is_empty());
+}

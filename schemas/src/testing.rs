@@ -1,0 +1,52 @@
+//! Example events for tests in other crates (feature `testing`): change what a test is about
+//! with struct update syntax, keep the rest plausible.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{
+    Attributes, BestFrame, BoundingBox, Colour, ColourAttribute, DetectionEvent, EVENT_SCHEMA_VERSION,
+    EventId, ModelRef, ObjectClass,
+};
+
+/// A red car seen by `source` for one second from `start`; `n` tells events apart (it is the
+/// first frame's sequence number, so it goes into the event id).
+pub fn event(source: &str, start: DateTime<Utc>, n: u64) -> DetectionEvent {
+    event_by(source, start, n, &model("aa"))
+}
+
+/// The same, from a given model file.
+pub fn event_by(source: &str, start: DateTime<Utc>, n: u64, model: &ModelRef) -> DetectionEvent {
+    let class = ObjectClass::Car;
+    let event_id = EventId::derive(source, "in.mp4", &model.sha256, class, n, 0);
+    DetectionEvent {
+        schema_version: EVENT_SCHEMA_VERSION,
+        thumbnail_key: format!("thumbs/source={source}/{event_id}.jpg"),
+        event_id,
+        source_id: source.into(),
+        input: "in.mp4".into(),
+        category: class.category(),
+        class,
+        taxonomy_label: class.taxonomy_label().into(),
+        model_class: "car".into(),
+        attributes: Attributes { colour: Some(ColourAttribute { value: Colour::Red, confidence: 0.8 }) },
+        confidence: 0.8,
+        mean_confidence: 0.7,
+        frames: 2,
+        media_start_us: n as i64 * 500_000,
+        media_end_us: n as i64 * 500_000 + 1_000_000,
+        wall_start: start,
+        wall_end: start + Duration::seconds(1),
+        best_frame: BestFrame {
+            sequence: n,
+            media_time_us: n as i64 * 500_000,
+            bbox: BoundingBox { x: 0.1, y: 0.1, width: 0.2, height: 0.2 },
+            confidence: 0.8,
+        },
+        model: model.clone(),
+    }
+}
+
+/// A vehicle model file with the given checksum.
+pub fn model(sha256: &str) -> ModelRef {
+    ModelRef { name: "yolox_nano_coco".into(), version: "1".into(), sha256: sha256.into() }
+}

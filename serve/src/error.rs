@@ -1,0 +1,90 @@
+//! API errors: a status and a sentence saying what is wrong, as `{"error": "..."}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// A failure of ours, not the caller's: logged in full, reported briefly.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error (logged on the server)")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<canvass_store::StoreError> for ApiError {
+    fn from(e: canvass_store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<canvass_audit::AuditError> for ApiError {
+    fn from(e: canvass_audit::AuditError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<canvass_janitor::JanitorError> for ApiError {
+    fn from(e: canvass_janitor::JanitorError) -> Self {
+        match e {
+            canvass_janitor::JanitorError::InvalidHold(why) => ApiError::bad_request(why),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// `Query`, with a bad query string reported as an `ApiError` (JSON, like every other error).
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Params(value))
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))
+    }
+}
+
+/// `Json`, with a bad body (not JSON, wrong shape, too large, no content type) reported as an
+/// `ApiError`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Body(value))
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))
+    }
+}

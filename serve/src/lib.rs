@@ -1,0 +1,114 @@
+//! The investigator service (`canvass serve`): a JSON API over the event lake where the privacy
+//! promises are code. Every call is authenticated; investigators see only their agency's
+//! sources, and only for a case and a purpose; every look at the data, every export, registry
+//! change and hold is written to the hash-chained audit log; exports are capped and
+//! rate-limited; a janitor deletes what retention allows and a hold does not keep.
+
+pub mod access;
+pub mod error;
+pub mod registry;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+
+pub use access::{AccessConfig, Role};
+pub use state::{AppState, ServeSettings, Service, Store};
+
+/// Request bodies are small JSON documents (a camera, a hold).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "canvass investigator API",
+        description = "Search video events without recognising anyone. \
+        Every call needs `Authorization: Bearer <token>`; event data also needs `case` and `purpose`."
+    ),
+    paths(
+        routes::events::search,
+        routes::events::event,
+        routes::events::thumbnail,
+        routes::events::frame,
+        routes::events::export,
+        routes::cameras::list,
+        routes::cameras::register,
+        routes::cameras::get,
+        routes::cameras::update,
+        routes::cameras::remove,
+        routes::holds::place,
+        routes::holds::list,
+        routes::audit::read,
+    ),
+    components(schemas(
+        access::Role,
+        registry::AccessLevel,
+        registry::CameraRegistration,
+        registry::Camera
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn router(service: Arc<Service>) -> Router {
+    use routes::{audit, cameras, events, holds};
+    let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .route("/v1/search", get(events::search))
+        .route("/v1/events/{id}", get(events::event))
+        .route("/v1/events/{id}/thumbnail", get(events::thumbnail))
+        .route("/v1/events/{id}/frame", get(events::frame))
+        .route("/v1/export", get(events::export))
+        .route("/v1/cameras", get(cameras::list).post(cameras::register))
+        .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
+        .route("/v1/holds", get(holds::list).post(holds::place))
+        .route("/v1/audit", get(audit::read))
+        .fallback(events::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::new())
+        .with_state(AppState(service))
+}
+
+/// Runs the janitor every `interval` until the process ends.
+pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            let service = service.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                let holds = service.holds.all()?;
+                let retention = service.access.retention(service.settings.retention_days);
+                canvass_janitor::sweep(&service.lake, &holds, &service.audit, &retention, chrono::Utc::now())
+            })
+            .await;
+            match swept {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "retention sweep failed"),
+                Err(e) => tracing::error!(error = %e, "retention sweep panicked"),
+            }
+        }
+    });
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if service.settings.janitor_interval_s > 0 {
+        spawn_janitor(service.clone(), Duration::from_secs(service.settings.janitor_interval_s));
+    }
+    axum::serve(listener, router(service)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,153 @@
+//! The camera registry: cameras registered by their owners, with where they are, who to ask for
+//! footage, and the access level the owner chose. Stored as objects under `registry/v1/` in the
+//! lake's object store. Only a camera's owner changes or removes its registration.
+
+use canvass_store::{ObjectStore, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const REGISTRY_PREFIX: &str = "registry/v1/cameras/";
+
+/// What the owner allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLevel {
+    /// The police know the camera exists and may ask the owner for footage.
+    RegistryOnly,
+    /// The owner submits footage when asked.
+    Request,
+    /// Live access only while the owner's condition holds (`condition_active`).
+    ConditionalLive,
+}
+
+/// A registration as the owner writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CameraRegistration {
+    /// Source id of the camera's footage in canvass, where it has any.
+    #[serde(default)]
+    pub source_id: Option<String>,
+    /// How to reach the owner for footage.
+    pub contact: String,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub access: AccessLevel,
+    /// For `conditional_live`: whether the owner's condition (e.g. an emergency they declared)
+    /// holds now.
+    #[serde(default)]
+    pub condition_active: bool,
+}
+
+impl CameraRegistration {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(-90.0..=90.0).contains(&self.lat) || !(-180.0..=180.0).contains(&self.lon) {
+            return Err(format!("lat/lon {}, {} is not a place on Earth", self.lat, self.lon));
+        }
+        if self.contact.trim().is_empty() {
+            return Err("a camera needs a contact for footage requests".into());
+        }
+        let too_long = [Some(&self.contact), self.address.as_ref(), self.description.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|text| text.len() > 1000);
+        if too_long {
+            return Err("contact, address and description are limited to 1000 characters".into());
+        }
+        if self.condition_active && self.access != AccessLevel::ConditionalLive {
+            return Err("condition_active applies only to conditional_live cameras".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Camera {
+    pub id: String,
+    pub owner: String,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub registration: CameraRegistration,
+}
+
+/// Great-circle distance in metres (haversine; plenty for "cameras within R of an incident").
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_008.8;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let (dp, dl) = ((lat2 - lat1).to_radians(), (lon2 - lon1).to_radians());
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * a.sqrt().asin()
+}
+
+pub struct Registry<S> {
+    store: S,
+}
+
+fn key(id: &str) -> String {
+    format!("{REGISTRY_PREFIX}{id}.json")
+}
+
+impl<S: ObjectStore> Registry<S> {
+    pub fn new(store: S) -> Self {
+        Registry { store }
+    }
+
+    pub fn all(&self) -> Result<Vec<Camera>, StoreError> {
+        let mut cameras = Vec::new();
+        for object in self.store.list(REGISTRY_PREFIX)? {
+            match serde_json::from_slice(&self.store.get(&object.key)?) {
+                Ok(camera) => cameras.push(camera),
+                Err(e) => {
+                    tracing::warn!(key = %object.key, error = %e, "skipping unreadable camera registration")
+                }
+            }
+        }
+        Ok(cameras)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Camera>, StoreError> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        match self.store.get(&key(id)) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn put(&self, camera: &Camera) -> Result<(), StoreError> {
+        self.store.put(&key(&camera.id), &serde_json::to_vec(camera).expect("cameras serialise"))
+    }
+
+    pub fn remove(&self, id: &str) -> Result<(), StoreError> {
+        self.store.delete(&key(id))
+    }
+}
+
+/// Ids are what `new_id` makes: lowercase hex.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+pub fn new_id(owner: &str, now: DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{owner}\n{}", now.to_rfc3339()).as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_match_known_ones() {
+        // One degree of latitude is about 111.2 km; London to Paris about 343.5 km.
+        assert!((distance_m(0.0, 0.0, 1.0, 0.0) - 111_195.0).abs() < 10.0);
+        assert!((distance_m(51.5074, -0.1278, 48.8566, 2.3522) - 343_500.0).abs() < 1_000.0);
+        assert_eq!(distance_m(10.0, 10.0, 10.0, 10.0), 0.0);
+    }
+}

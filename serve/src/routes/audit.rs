@@ -1,0 +1,62 @@
+//! The audit log, read-only: supervisors (auditors) and admins read it; no endpoint changes it.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use canvass_audit::Verdict;
+use serde::{Deserialize, Serialize};
+
+use super::blocking;
+use crate::error::{ApiError, Params};
+use crate::state::{Caller, Service};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Entries to skip from the newest.
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub total: usize,
+    /// Newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<canvass_audit::Entry>,
+    /// Whether the hash chain verifies, and its head hash.
+    pub chain: String,
+}
+
+#[utoipa::path(get, path = "/v1/audit", params(AuditParams), responses((status = 200, body = AuditPage)))]
+pub async fn read(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Params(p): Params<AuditParams>,
+) -> Result<Json<AuditPage>, ApiError> {
+    caller.require(caller.0.role.reads_audit(), "read the audit log")?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit: 1 to 500"));
+    }
+    blocking(move || {
+        let mut entries = service.audit.entries()?;
+        let total = entries.len();
+        entries.reverse();
+        let entries: Vec<_> = entries.into_iter().skip(p.offset.unwrap_or(0)).take(limit).collect();
+        let chain = match canvass_audit::verify(service.audit.store())? {
+            Verdict::Intact { entries, head } => format!("intact: {entries} entries, head {head}"),
+            Verdict::Broken { problems } => format!("BROKEN: {}", problems.join("; ")),
+        };
+        service.audit(
+            &caller.0,
+            "read_audit",
+            None,
+            serde_json::json!({ "offset": p.offset, "limit": limit }),
+            Some(entries.len()),
+        )?;
+        Ok(Json(AuditPage { total, entries, chain }))
+    })
+    .await
+}

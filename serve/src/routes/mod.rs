@@ -1,0 +1,13 @@
+pub mod audit;
+pub mod cameras;
+pub mod events;
+pub mod holds;
+
+use crate::error::ApiError;
+
+/// Runs lake and object-store work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)?
+}

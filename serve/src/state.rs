@@ -1,0 +1,203 @@
+//! What every request handler shares, and the checks every handler makes first.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use canvass_audit::{Action, AuditLog};
+use canvass_janitor::Holds;
+use canvass_store::{EventLake, ObjectStore};
+use serde::Deserialize;
+
+use crate::access::{AccessConfig, Principal, Role};
+use crate::error::ApiError;
+use crate::registry::Registry;
+
+pub type Store = Arc<dyn ObjectStore>;
+
+/// Service settings beyond access (`[serve]` in the TOML file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSettings {
+    pub listen: String,
+    /// Most events one export returns.
+    pub export_max_events: usize,
+    /// Exports per user per hour.
+    pub exports_per_hour: usize,
+    /// Retention for sources of agencies without their own period.
+    pub retention_days: u32,
+    /// How often the janitor runs inside `serve`; 0 turns it off.
+    pub janitor_interval_s: u64,
+    /// Requests slower than this are cut off.
+    pub request_timeout_s: u64,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: "127.0.0.1:8480".into(),
+            export_max_events: 100,
+            exports_per_hour: 10,
+            retention_days: 30,
+            janitor_interval_s: 3600,
+            request_timeout_s: 30,
+        }
+    }
+}
+
+pub struct Service {
+    pub lake: EventLake<Store>,
+    pub audit: AuditLog<Store>,
+    pub holds: Holds<Store>,
+    pub registry: Registry<Store>,
+    pub access: AccessConfig,
+    pub settings: ServeSettings,
+    exports: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Service>);
+
+impl Service {
+    pub fn new(store: Store, access: AccessConfig, settings: ServeSettings) -> Self {
+        Service {
+            lake: EventLake::new(store.clone()),
+            audit: AuditLog::new(store.clone()),
+            holds: Holds::new(store.clone()),
+            registry: Registry::new(store),
+            access,
+            settings,
+            exports: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one export from the user's hourly allowance; the error says when the next is free.
+    pub fn take_export(&self, user: &str) -> Result<(), ApiError> {
+        let mut exports = self.exports.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = exports.entry(user.to_string()).or_default();
+        let hour = Duration::from_secs(3600);
+        recent.retain(|t| t.elapsed() < hour);
+        if recent.len() >= self.settings.exports_per_hour {
+            let wait = hour.saturating_sub(recent[0].elapsed()).as_secs() / 60 + 1;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "export limit reached ({} an hour, no mass download); next export in {wait} min",
+                    self.settings.exports_per_hour
+                ),
+            ));
+        }
+        recent.push(Instant::now());
+        Ok(())
+    }
+
+    /// Records an action by `who`.
+    pub fn audit(
+        &self,
+        who: &Principal,
+        action: &str,
+        case: Option<&Case>,
+        detail: serde_json::Value,
+        count: Option<usize>,
+    ) -> Result<(), ApiError> {
+        self.audit.record(Action {
+            actor: who.name.clone(),
+            role: serde_json::to_value(who.role)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            action: action.into(),
+            case: case.map(|c| c.case.clone()),
+            purpose: case.map(|c| c.purpose.clone()),
+            detail,
+            result_count: count,
+        })?;
+        Ok(())
+    }
+}
+
+impl FromRef<AppState> for Arc<Service> {
+    fn from_ref(state: &AppState) -> Self {
+        state.0.clone()
+    }
+}
+
+/// The authenticated caller (`Authorization: Bearer <token>`).
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |why: &str| ApiError::new(StatusCode::UNAUTHORIZED, why);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("missing Authorization: Bearer <token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("Authorization must be 'Bearer <token>'"))?;
+        state.0.access.authenticate(token.trim()).map(Caller).ok_or_else(|| unauthorized("unknown token"))
+    }
+}
+
+impl Caller {
+    pub fn require(&self, allowed: bool, what: &str) -> Result<&Principal, ApiError> {
+        if allowed {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden(format!("{} users cannot {what}", role_name(self.0.role))))
+        }
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Investigator => "investigator",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+        Role::Owner => "owner",
+    }
+}
+
+/// The case and purpose every look at event data must give (query parameters `case` and
+/// `purpose`, or headers `X-Canvass-Case` and `X-Canvass-Purpose`).
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub case: String,
+    pub purpose: String,
+}
+
+impl Case {
+    pub fn from(parts_case: Option<&str>, parts_purpose: Option<&str>) -> Result<Case, ApiError> {
+        let field = |value: Option<&str>, name: &str| -> Result<String, ApiError> {
+            let value = value.map(str::trim).unwrap_or_default();
+            if value.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "a {name} is required to look at event data (query parameter '{name}' or header X-Canvass-{})",
+                    if name == "case" { "Case" } else { "Purpose" }
+                )));
+            }
+            if value.len() > 200 || value.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(format!("{name}: at most 200 printable characters")));
+            }
+            Ok(value.to_string())
+        };
+        Ok(Case { case: field(parts_case, "case")?, purpose: field(parts_purpose, "purpose")? })
+    }
+}
+
+/// Case and purpose from the request's headers, where the query does not give them.
+pub fn case_of(
+    parts: &axum::http::HeaderMap,
+    case: Option<&str>,
+    purpose: Option<&str>,
+) -> Result<Case, ApiError> {
+    let header = |name: &str| parts.get(name).and_then(|v| v.to_str().ok());
+    Case::from(case.or(header("x-canvass-case")), purpose.or(header("x-canvass-purpose")))
+}

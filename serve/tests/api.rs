@@ -1,0 +1,316 @@
+//! The investigator API over real HTTP on loopback: each role, each forbidden action, audit,
+//! exports, bad input.
+
+mod support;
+
+use std::sync::Arc;
+
+use canvass_serve::ServeSettings;
+use canvass_store::LocalStore;
+use chrono::{Duration, Utc};
+use support::{Response, call, get, start, with_events};
+
+const CASE: &str = "case=2026-0042&purpose=hit+and+run";
+
+fn sources_of(response: &Response) -> Vec<String> {
+    let mut sources: Vec<String> = response.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap().to_string())
+        .collect();
+    sources.sort();
+    sources
+}
+
+#[test]
+fn every_call_is_authenticated() {
+    let server = start(ServeSettings::default());
+    assert_eq!(call(&server, "GET", "/healthz", None, None).status, 200);
+    assert_eq!(call(&server, "GET", "/openapi.json", None, None).status, 200);
+    for path in ["/v1/search?q=car", "/v1/cameras", "/v1/audit", "/v1/holds", "/v1/export?q=car"] {
+        let anonymous = call(&server, "GET", path, None, None);
+        assert_eq!(anonymous.status, 401, "{path}");
+        assert!(anonymous.error().contains("Bearer"), "{path}: {}", anonymous.error());
+        assert_eq!(call(&server, "GET", path, Some("mallory"), None).status, 401, "{path}");
+    }
+}
+
+#[test]
+fn investigators_see_only_their_jurisdiction_and_only_for_a_case() {
+    let server = start(ServeSettings::default());
+    let events = with_events(&server);
+    let no_case = get(&server, "/v1/search?q=red+car", "ana");
+    assert_eq!(no_case.status, 400);
+    assert!(no_case.error().contains("case"), "{}", no_case.error());
+    let only_purpose_missing = get(&server, "/v1/search?q=red+car&case=1", "ana");
+    assert!(only_purpose_missing.error().contains("purpose"));
+
+    let north = get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
+    assert_eq!(north.status, 200);
+    assert_eq!(sources_of(&north), vec!["north-1", "north-1", "north-1", "north-2"]);
+    assert_eq!(north.json()["total"], 4);
+    let south = get(&server, &format!("/v1/search?q=red+car&{CASE}"), "bo");
+    assert_eq!(sources_of(&south), vec!["south-1", "south-1"]);
+
+    // Asking for another agency's source is refused, not silently emptied.
+    let refused = get(&server, &format!("/v1/search?q=red+car+camera:south-1&{CASE}"), "ana");
+    assert_eq!(refused.status, 403);
+    assert!(refused.error().contains("south-1") && refused.error().contains("jurisdiction"));
+    assert_eq!(get(&server, &format!("/v1/search?q=car&sources=south-1&{CASE}"), "ana").status, 403);
+
+    // Another agency's event and thumbnail do not exist for this user.
+    let south_event = &events[4];
+    let detail = get(&server, &format!("/v1/events/{}?{CASE}", south_event.event_id), "ana");
+    assert_eq!(detail.status, 404);
+    let thumb = get(&server, &format!("/v1/events/{}/thumbnail?{CASE}", south_event.event_id), "ana");
+    assert_eq!(thumb.status, 404);
+    // Their own agency's are there.
+    let own = get(&server, &format!("/v1/events/{}?{CASE}", south_event.event_id), "bo");
+    assert_eq!(own.status, 200);
+    assert_eq!(own.json()["event"]["event_id"], south_event.event_id.as_str());
+    let own_thumb = get(&server, &format!("/v1/events/{}/thumbnail?{CASE}", south_event.event_id), "bo");
+    assert_eq!((own_thumb.status, own_thumb.body.as_slice()), (200, b"\xff\xd8jpeg".as_slice()));
+
+    // Owners and admins see no events at all.
+    assert_eq!(get(&server, &format!("/v1/search?q=car&{CASE}"), "olga").status, 403);
+    assert_eq!(get(&server, &format!("/v1/search?q=car&{CASE}"), "root").status, 403);
+}
+
+#[test]
+fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
+    let server = start(ServeSettings::default());
+    let events = with_events(&server);
+    get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
+    get(&server, &format!("/v1/search?q=face&{CASE}"), "ana");
+    get(&server, &format!("/v1/events/{}?{CASE}", events[0].event_id), "ana");
+    get(&server, &format!("/v1/events/{}/thumbnail?{CASE}", events[0].event_id), "ana");
+
+    assert_eq!(get(&server, "/v1/audit", "ana").status, 403, "investigators do not read the audit log");
+    let log = get(&server, "/v1/audit", "sam");
+    assert_eq!(log.status, 200);
+    let log = log.json();
+    let entries = log["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["search", "search_refused", "view_event", "view_thumbnail"]);
+    let search = &entries[3];
+    assert_eq!((search["actor"].as_str(), search["case"].as_str()), (Some("ana"), Some("2026-0042")));
+    assert_eq!((search["purpose"].as_str(), search["result_count"].as_u64()), (Some("hit and run"), Some(4)));
+    assert_eq!(search["detail"]["q"], "red car");
+    assert!(log["chain"].as_str().unwrap().starts_with("intact: 4 entries"), "{}", log["chain"]);
+
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let attempt = call(&server, method, "/v1/audit", Some("root"), Some(b"{}"));
+        assert_eq!(attempt.status, 405, "{method} /v1/audit");
+    }
+    assert!(matches!(
+        canvass_audit::verify(&LocalStore::new(server.dir.path())).unwrap(),
+        canvass_audit::Verdict::Intact { entries: 5, .. }
+    ));
+}
+
+fn camera_json(lat: f64, lon: f64, access: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "source_id": "north-1", "contact": "shop@example.org, +1 555 0100", "lat": lat, "lon": lon,
+        "address": "1 Main St", "description": "doorway, facing the street", "access": access,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn only_a_camera_owner_sets_its_policy() {
+    let server = start(ServeSettings::default());
+    let created =
+        call(&server, "POST", "/v1/cameras", Some("olga"), Some(&camera_json(51.5007, -0.1246, "request")));
+    assert_eq!(created.status, 201);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/cameras/{id}");
+
+    // Agency users (any role) and other owners cannot register, change or remove it.
+    for who in ["ana", "sam", "root"] {
+        let change =
+            call(&server, "PUT", &path, Some(who), Some(&camera_json(51.5007, -0.1246, "conditional_live")));
+        assert_eq!(change.status, 403, "{who}");
+        assert!(change.error().contains("owner"), "{}", change.error());
+        assert_eq!(call(&server, "DELETE", &path, Some(who), None).status, 403, "{who}");
+        assert_eq!(
+            call(&server, "POST", "/v1/cameras", Some(who), Some(&camera_json(1.0, 1.0, "request"))).status,
+            403
+        );
+    }
+    assert_eq!(
+        call(&server, "PUT", &path, Some("otto"), Some(&camera_json(0.0, 0.0, "request"))).status,
+        403
+    );
+    assert_eq!(get(&server, &path, "sam").json()["access"], "request", "unchanged");
+
+    // The owner can.
+    let changed =
+        call(&server, "PUT", &path, Some("olga"), Some(&camera_json(51.5007, -0.1246, "registry_only")));
+    assert_eq!((changed.status, changed.json()["access"].as_str()), (200, Some("registry_only")));
+
+    // Cameras near an incident: 200 m away is within 500 m; 2 km is not.
+    let near = get(&server, "/v1/cameras?near=51.5025,-0.1246&radius_m=500", "ana").json();
+    assert_eq!(near.as_array().unwrap().len(), 1);
+    let distance = near[0]["distance_m"].as_f64().unwrap();
+    assert!((distance - 200.0).abs() < 5.0, "{distance}");
+    assert_eq!(near[0]["contact"], "shop@example.org, +1 555 0100");
+    assert!(
+        get(&server, "/v1/cameras?near=51.5187,-0.1246&radius_m=500", "ana")
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        get(&server, "/v1/cameras", "otto").json().as_array().unwrap().is_empty(),
+        "owners see their own"
+    );
+
+    assert_eq!(call(&server, "DELETE", &path, Some("olga"), None).status, 204);
+    assert_eq!(get(&server, &path, "sam").status, 404);
+    let log = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let changes = log.iter().filter(|e| e.action.action == "registry_change").count();
+    assert_eq!(changes, 3, "registered, changed, removed");
+}
+
+#[test]
+fn exports_are_capped_and_rate_limited() {
+    let server = start(ServeSettings { export_max_events: 3, exports_per_hour: 2, ..Default::default() });
+    with_events(&server);
+    let export = get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana");
+    assert_eq!(export.status, 200);
+    let body = export.json();
+    assert_eq!((body["total"].as_u64(), body["truncated"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(body["events"].as_array().unwrap().len(), 3);
+    assert_eq!(get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana").status, 200);
+    let third = get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana");
+    assert_eq!(third.status, 429);
+    assert!(third.error().contains("export limit"), "{}", third.error());
+    assert_eq!(
+        get(&server, &format!("/v1/export?q=red+car&{CASE}"), "bo").status,
+        200,
+        "limits are per user"
+    );
+    let exports = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    assert_eq!(exports.iter().filter(|e| e.action.action == "export").count(), 3);
+}
+
+#[test]
+fn holds_are_placed_by_supervisors_and_admins_with_a_case_and_reason() {
+    let server = start(ServeSettings::default());
+    let until = (Utc::now() + Duration::days(90)).to_rfc3339();
+    let hold = serde_json::json!({ "case": "2026-0042", "reason": "evidence", "until": until, "sources": ["north-1"] });
+    let hold = serde_json::to_vec(&hold).unwrap();
+    assert_eq!(call(&server, "POST", "/v1/holds", Some("ana"), Some(&hold)).status, 403);
+    assert_eq!(call(&server, "POST", "/v1/holds", Some("olga"), Some(&hold)).status, 403);
+    let placed = call(&server, "POST", "/v1/holds", Some("sam"), Some(&hold));
+    assert_eq!(placed.status, 201);
+    assert_eq!(placed.json()["placed_by"], "sam");
+    let past = serde_json::json!({ "case": "1", "reason": "r", "until": "2020-01-01T00:00:00Z" });
+    let refused = call(&server, "POST", "/v1/holds", Some("root"), Some(&serde_json::to_vec(&past).unwrap()));
+    assert_eq!(refused.status, 400);
+    assert!(refused.error().contains("future"));
+    assert_eq!(get(&server, "/v1/holds", "root").json().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn malformed_and_oversized_requests_get_a_4xx_with_a_reason() {
+    let server = start(ServeSettings::default());
+    with_events(&server);
+    for (path, expected) in [
+        (format!("/v1/search?q=red+car&{CASE}&limit=0"), "limit"),
+        (format!("/v1/search?q=red+car&{CASE}&limit=many"), "limit"),
+        (format!("/v1/search?q=red+car&{CASE}&from=yesterday"), "from"),
+        (format!("/v1/search?q=red+car&{CASE}&from=2026-11-02&to=2026-11-01"), "empty"),
+        (format!("/v1/search?q=purple+unicorn&{CASE}"), "unknown word"),
+        (format!("/v1/search?q=car&{CASE}&near=91,0&radius_m=10"), "near"),
+        (format!("/v1/search?q=car&{CASE}&near=1,1"), "go together"),
+        (format!("/v1/search?q=car&{CASE}&colour=red"), "colour"),
+        (format!("/v1/events/not-an-id?{CASE}"), "32 hex"),
+        ("/v1/nothing".to_string(), "no such endpoint"),
+    ] {
+        let response = get(&server, &path, "ana");
+        assert!((400..500).contains(&response.status), "{path}: {}", response.status);
+        let message = String::from_utf8_lossy(&response.body).to_string();
+        assert!(message.contains(expected), "{path}: {message}");
+    }
+    let not_json = call(&server, "POST", "/v1/cameras", Some("olga"), Some(b"{not json"));
+    assert_eq!(not_json.status, 400);
+    let wrong_shape = call(&server, "POST", "/v1/cameras", Some("olga"), Some(br#"{"lat": "north"}"#));
+    assert_eq!(wrong_shape.status, 422);
+    let off_earth =
+        call(&server, "POST", "/v1/cameras", Some("olga"), Some(&camera_json(123.0, 0.0, "request")));
+    assert_eq!(off_earth.status, 400);
+    let huge = vec![b' '; canvass_serve::MAX_BODY_BYTES + 1];
+    assert_eq!(call(&server, "POST", "/v1/cameras", Some("olga"), Some(&huge)).status, 413);
+    // Still serving.
+    assert_eq!(get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana").status, 200);
+}
+
+#[test]
+fn a_burst_of_concurrent_searches_is_answered() {
+    let server = Arc::new(start(ServeSettings::default()));
+    with_events(&server);
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana").status)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    assert_eq!(statuses.len(), 200);
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+}
+
+#[test]
+fn the_openapi_document_lists_the_api() {
+    let server = start(ServeSettings::default());
+    let doc = call(&server, "GET", "/openapi.json", None, None).json();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for path in [
+        "/v1/search",
+        "/v1/events/{id}",
+        "/v1/events/{id}/thumbnail",
+        "/v1/events/{id}/frame",
+        "/v1/export",
+        "/v1/cameras",
+        "/v1/cameras/{id}",
+        "/v1/holds",
+        "/v1/audit",
+    ] {
+        assert!(paths.iter().any(|p| p.as_str() == path), "{path} missing from {paths:?}");
+    }
+}
+
+#[test]
+fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
+    let server = start(ServeSettings::default());
+    let assets = std::env::var_os("CANVASS_ASSETS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"));
+    let clip = assets.join("media/video/opencv4nodejs_traffic.mp4");
+    assert!(clip.is_file(), "{} is missing: run scripts/setup first", clip.display());
+    let mut stored = canvass_schemas::testing::event("north-1", support::at(1), 1);
+    stored.input = clip.display().to_string();
+    stored.best_frame.media_time_us = 5_000_000;
+    let mut gone = canvass_schemas::testing::event("north-1", support::at(2), 2);
+    gone.input = "/nowhere/clip.mp4".into();
+    canvass_store::EventLake::new(LocalStore::new(server.dir.path()))
+        .write(&[stored.clone(), gone.clone()])
+        .unwrap();
+
+    let frame = get(&server, &format!("/v1/events/{}/frame?{CASE}", stored.event_id), "ana");
+    assert_eq!(frame.status, 200, "{}", String::from_utf8_lossy(&frame.body));
+    assert_eq!(&frame.body[..2], b"\xff\xd8", "a JPEG");
+    let missing = get(&server, &format!("/v1/events/{}/frame?{CASE}", gone.event_id), "ana");
+    assert_eq!(missing.status, 404);
+    assert!(missing.error().contains("not stored here"), "{}", missing.error());
+    assert_eq!(get(&server, &format!("/v1/events/{}/frame?{CASE}", stored.event_id), "bo").status, 404);
+    let log = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    assert_eq!(log.iter().filter(|e| e.action.action == "view_footage").count(), 1);
+}

@@ -1,0 +1,134 @@
+//! A service on loopback with two agencies and every role, and a plain HTTP client.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use canvass_schemas::testing::event;
+use canvass_serve::access::{AccessConfig, Agency, User, token_hash};
+use canvass_serve::{Role, ServeSettings, Service, Store};
+use canvass_store::{EventLake, LocalStore};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+pub fn user(name: &str, role: Role, agency: Option<&str>) -> User {
+    User {
+        name: name.into(),
+        role,
+        agency: agency.map(String::from),
+        token_sha256: token_hash(&format!("token-{name}")),
+    }
+}
+
+pub fn start(settings: ServeSettings) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let access = AccessConfig {
+        agencies: vec![
+            Agency { name: "north-pd".into(), sources: vec!["north-*".into()], retention_days: None },
+            Agency { name: "south-pd".into(), sources: vec!["south-1".into()], retention_days: None },
+        ],
+        users: vec![
+            user("ana", Role::Investigator, Some("north-pd")),
+            user("sam", Role::Supervisor, Some("north-pd")),
+            user("bo", Role::Investigator, Some("south-pd")),
+            user("root", Role::Admin, None),
+            user("olga", Role::Owner, None),
+            user("otto", Role::Owner, None),
+        ],
+    };
+    access.validate().unwrap();
+    let store: Store = Arc::new(LocalStore::new(dir.path()));
+    let service = Arc::new(Service::new(store, access, ServeSettings { janitor_interval_s: 0, ..settings }));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(canvass_serve::serve(service, listener, std::future::pending()));
+    Server { addr, dir, _runtime: runtime }
+}
+
+pub fn at(minutes: i64) -> DateTime<Utc> {
+    Utc::now() - Duration::hours(2) + Duration::minutes(minutes)
+}
+
+/// Red cars: three at north-1, one at north-2, two at south-1.
+pub fn with_events(server: &Server) -> Vec<canvass_schemas::DetectionEvent> {
+    let lake = EventLake::new(LocalStore::new(server.dir.path()));
+    let events = vec![
+        event("north-1", at(1), 1),
+        event("north-1", at(2), 2),
+        event("north-1", at(3), 3),
+        event("north-2", at(4), 4),
+        event("south-1", at(5), 5),
+        event("south-1", at(6), 6),
+    ];
+    lake.write(&events).unwrap();
+    for e in &events {
+        lake.put_thumbnail(&e.thumbnail_key, b"\xff\xd8jpeg").unwrap();
+    }
+    events
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// A plain HTTP/1.1 exchange, one connection per request.
+pub fn call(server: &Server, method: &str, path: &str, who: Option<&str>, body: Option<&[u8]>) -> Response {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: canvass\r\nConnection: close\r\n");
+    if let Some(who) = who {
+        request.push_str(&format!("Authorization: Bearer token-{who}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    Response { status, body }
+}
+
+pub fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+}
+
+pub fn get(server: &Server, path: &str, who: &str) -> Response {
+    call(server, "GET", path, Some(who), None)
+}
