@@ -98,3 +98,33 @@ fn serve_refuses_to_start_without_users_or_with_a_bad_hash() {
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(text(&out.stderr).contains("64 hex digits"), "{}", describe(&out));
 }
+
+#[test]
+fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
+    use canvass_serve::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    let data = tempfile::tempdir().unwrap();
+    let registration = CameraRegistration {
+        source_id: Some("shop-door".into()),
+        contact: "olga@example.org".into(),
+        lat: 51.5,
+        lon: -0.12,
+        address: None,
+        description: None,
+        access: AccessLevel::Request,
+        condition_active: false,
+    };
+    let camera = Camera { id: "0a1b".into(), owner: "olga".into(), updated_at: Utc::now(), registration };
+    Registry::new(LocalStore::new(data.path())).put(&camera).unwrap();
+    let out = canvass()
+        .args(["run", "--source", "shop-door", "--max-retries", "0", "--data"])
+        .arg(data.path())
+        .arg("rtsp://127.0.0.1:9/live")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("camera 'shop-door' refused: its owner shares footage on request only"),
+        "{}",
+        describe(&out)
+    );
+}

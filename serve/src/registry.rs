@@ -73,6 +73,28 @@ pub struct Camera {
     pub registration: CameraRegistration,
 }
 
+impl Camera {
+    /// Whether the owner's policy lets canvass process this camera's footage: stored files are
+    /// footage the owner handed over and are always allowed; a live stream only from a
+    /// `conditional_live` camera whose condition holds now.
+    pub fn allows(&self, live: bool) -> Result<(), String> {
+        if !live {
+            return Ok(());
+        }
+        match self.registration.access {
+            AccessLevel::RegistryOnly => {
+                Err("its owner registered it as registry only: ask the owner for footage, no live access"
+                    .into())
+            }
+            AccessLevel::Request => Err("its owner shares footage on request only: no live access".into()),
+            AccessLevel::ConditionalLive if self.registration.condition_active => Ok(()),
+            AccessLevel::ConditionalLive => {
+                Err("live access only while the owner's condition holds, and it does not now".into())
+            }
+        }
+    }
+}
+
 /// Great-circle distance in metres (haversine; plenty for "cameras within R of an incident").
 pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -123,6 +145,11 @@ impl<S: ObjectStore> Registry<S> {
         self.store.put(&key(&camera.id), &serde_json::to_vec(camera).expect("cameras serialise"))
     }
 
+    /// The registered camera whose footage has source id `source`, if any.
+    pub fn camera_of_source(&self, source: &str) -> Result<Option<Camera>, StoreError> {
+        Ok(self.all()?.into_iter().find(|c| c.registration.source_id.as_deref() == Some(source)))
+    }
+
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         self.store.delete(&key(id))
     }
@@ -142,6 +169,41 @@ pub fn new_id(owner: &str, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn camera(access: AccessLevel, condition_active: bool) -> Camera {
+        Camera {
+            id: "ab".into(),
+            owner: "olga".into(),
+            updated_at: Utc::now(),
+            registration: CameraRegistration {
+                source_id: Some("shop-door".into()),
+                contact: "olga@example.org".into(),
+                lat: 0.0,
+                lon: 0.0,
+                address: None,
+                description: None,
+                access,
+                condition_active,
+            },
+        }
+    }
+
+    #[test]
+    fn live_footage_only_where_and_while_the_owner_allows_it() {
+        use AccessLevel::*;
+        for (access, active, live, allowed) in [
+            (RegistryOnly, false, false, true),
+            (RegistryOnly, false, true, false),
+            (Request, false, false, true),
+            (Request, false, true, false),
+            (ConditionalLive, false, true, false),
+            (ConditionalLive, true, true, true),
+            (ConditionalLive, false, false, true),
+        ] {
+            let verdict = camera(access, active).allows(live);
+            assert_eq!(verdict.is_ok(), allowed, "{access:?} active={active} live={live}: {verdict:?}");
+        }
+    }
 
     #[test]
     fn distances_match_known_ones() {

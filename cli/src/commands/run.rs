@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use canvass_detector::{DetectedEvent, Detector};
 use canvass_schemas::DetectionEvent;
+use canvass_serve::registry::Registry;
 use canvass_store::{EventLake, LocalStore};
 
 use crate::config::FileConfig;
@@ -176,10 +177,16 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
+    let registry = Registry::new(LocalStore::new(&data_dir));
     for job in &jobs {
         let spec = InputSpec::parse(&job.input);
         let name = spec.display_name();
         let source_id = &job.source_id;
+        if let Err(refusal) = owner_allows(&registry, source_id, &spec) {
+            eprintln!("error: {name}: {refusal}");
+            failures += 1;
+            continue;
+        }
         let job_config = IngestConfig { start: job.start, ..config.clone() };
         let mut progress = InputProgress::new(&name);
         let result =
@@ -210,6 +217,18 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         eprintln!("{failures} of {} inputs failed", jobs.len());
     }
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The camera owner's policy, where the source is a registered camera (see the registry in
+/// `canvass serve`): a live stream is refused unless the owner allows live access now.
+fn owner_allows(registry: &Registry<LocalStore>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
+    let camera =
+        registry.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
+    let live = !matches!(spec, InputSpec::File(_));
+    match camera {
+        Some(camera) => camera.allows(live).map_err(|why| format!("camera '{source_id}' refused: {why}")),
+        None => Ok(()),
+    }
 }
 
 fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConfig> {
