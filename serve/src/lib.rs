@@ -9,6 +9,7 @@ pub mod error;
 pub mod registry;
 pub mod routes;
 pub mod state;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,14 +102,23 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
     });
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Serves until `shutdown` resolves, then finishes the requests in flight; over TLS when
+/// `tls` is given.
 pub async fn serve(
     service: Arc<Service>,
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if service.settings.janitor_interval_s > 0 {
         spawn_janitor(service.clone(), Duration::from_secs(service.settings.janitor_interval_s));
     }
-    axum::serve(listener, router(service)).with_graceful_shutdown(shutdown).await
+    let app = router(service);
+    match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    }
 }

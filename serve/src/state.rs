@@ -33,6 +33,9 @@ pub struct ServeSettings {
     pub janitor_interval_s: u64,
     /// Requests slower than this are cut off.
     pub request_timeout_s: u64,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS.
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for ServeSettings {
@@ -44,6 +47,8 @@ impl Default for ServeSettings {
             retention_days: 30,
             janitor_interval_s: 3600,
             request_timeout_s: 30,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -18,6 +18,12 @@ pub struct ServeArgs {
     /// Address to listen on. [default: 127.0.0.1:8480]
     #[arg(long, env = "CANVASS_LISTEN")]
     listen: Option<String>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "CANVASS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CANVASS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -29,6 +35,16 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    if args.tls_cert.is_some() {
+        (settings.tls_cert, settings.tls_key) = (args.tls_cert, args.tls_key);
+    }
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(canvass_serve::tls::server_config(cert, key).map_err(anyhow::Error::msg)?)
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("[serve] tls_cert and tls_key go together"),
+    };
     let data = file.data_dir(args.data);
     let store: Store = Arc::new(LocalStore::new(&data));
     let listen = settings.listen.clone();
@@ -38,8 +54,9 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, data = %data.display(), "serving");
-        canvass_serve::serve(service, listener, shutdown_signal()).await.context("server failed")
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(address = %listener.local_addr()?, scheme, data = %data.display(), "serving");
+        canvass_serve::serve(service, listener, tls, shutdown_signal()).await.context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

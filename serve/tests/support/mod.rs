@@ -49,7 +49,7 @@ pub fn start(settings: ServeSettings) -> Server {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    runtime.spawn(canvass_serve::serve(service, listener, std::future::pending()));
+    runtime.spawn(canvass_serve::serve(service, listener, None, std::future::pending()));
     Server { addr, dir, _runtime: runtime }
 }
 
