@@ -16,7 +16,19 @@ pub fn event(source: &str, start: DateTime<Utc>, n: u64) -> DetectionEvent {
 
 /// The same, from a given model file.
 pub fn event_by(source: &str, start: DateTime<Utc>, n: u64, model: &ModelRef) -> DetectionEvent {
-    let class = ObjectClass::Car;
+    event_of(source, start, n, ObjectClass::Car, model)
+}
+
+/// The same, of any class (weapons get no colour).
+pub fn event_of(
+    source: &str,
+    start: DateTime<Utc>,
+    n: u64,
+    class: ObjectClass,
+    model: &ModelRef,
+) -> DetectionEvent {
+    let colour = (class.category() == crate::Category::Vehicle)
+        .then_some(ColourAttribute { value: Colour::Red, confidence: 0.8 });
     let event_id = EventId::derive(source, "in.mp4", &model.sha256, class, n, 0);
     DetectionEvent {
         schema_version: EVENT_SCHEMA_VERSION,
@@ -27,8 +39,8 @@ pub fn event_by(source: &str, start: DateTime<Utc>, n: u64, model: &ModelRef) ->
         category: class.category(),
         class,
         taxonomy_label: class.taxonomy_label().into(),
-        model_class: "car".into(),
-        attributes: Attributes { colour: Some(ColourAttribute { value: Colour::Red, confidence: 0.8 }) },
+        model_class: crate::wire_name(&class),
+        attributes: Attributes { colour },
         confidence: 0.8,
         mean_confidence: 0.7,
         frames: 2,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::blocking;
 use crate::error::{ApiError, Params};
 use crate::registry::distance_m;
-use crate::state::{Caller, Service, case_of};
+use crate::state::{Caller, Case, Service, case_of};
 
 pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
@@ -308,6 +308,30 @@ pub struct EventDetail {
     pub thumbnail: String,
 }
 
+/// The common part of every single-event view: the role check, the case, looking the event up
+/// in the caller's jurisdiction; then `view` on the event, off the async threads.
+async fn view_event<T: Send + 'static>(
+    service: Arc<Service>,
+    caller: Caller,
+    headers: &HeaderMap,
+    id: String,
+    p: EventParams,
+    what: &str,
+    view: impl FnOnce(&Service, &Caller, &Case, DetectionEvent) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    caller.require(caller.0.role.sees_events(), what)?;
+    let case = case_of(headers, p.case.as_deref(), p.purpose.as_deref())?;
+    blocking(move || {
+        let event = find_event(&service, &caller, &id, p.date.as_deref())?;
+        view(&service, &caller, &case, event)
+    })
+    .await
+}
+
+fn viewed(event: &DetectionEvent) -> serde_json::Value {
+    serde_json::json!({ "event_id": event.event_id })
+}
+
 #[utoipa::path(get, path = "/v1/events/{id}", params(("id" = String, Path), EventParams),
     responses((status = 200, body = EventDetail), (status = 404)))]
 pub async fn event(
@@ -317,17 +341,8 @@ pub async fn event(
     Path(id): Path<String>,
     Params(p): Params<EventParams>,
 ) -> Result<Json<EventDetail>, ApiError> {
-    caller.require(caller.0.role.sees_events(), "view events")?;
-    let case = case_of(&headers, p.case.as_deref(), p.purpose.as_deref())?;
-    blocking(move || {
-        let event = find_event(&service, &caller, &id, p.date.as_deref())?;
-        service.audit(
-            &caller.0,
-            "view_event",
-            Some(&case),
-            serde_json::json!({ "event_id": id }),
-            Some(1),
-        )?;
+    view_event(service, caller, &headers, id, p, "view events", |service, caller, case, event| {
+        service.audit(&caller.0, "view_event", Some(case), viewed(&event), Some(1))?;
         let thumbnail = Hit::of(&event).thumbnail;
         Ok(Json(EventDetail { event, thumbnail }))
     })
@@ -343,10 +358,7 @@ pub async fn thumbnail(
     Path(id): Path<String>,
     Params(p): Params<EventParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(caller.0.role.sees_events(), "view thumbnails")?;
-    let case = case_of(&headers, p.case.as_deref(), p.purpose.as_deref())?;
-    blocking(move || {
-        let event = find_event(&service, &caller, &id, p.date.as_deref())?;
+    view_event(service, caller, &headers, id, p, "view thumbnails", |service, caller, case, event| {
         let jpeg = match service.lake.thumbnail(&event.thumbnail_key) {
             Ok(jpeg) => jpeg,
             Err(canvass_store::StoreError::NotFound(_)) => {
@@ -354,13 +366,7 @@ pub async fn thumbnail(
             }
             Err(e) => return Err(e.into()),
         };
-        service.audit(
-            &caller.0,
-            "view_thumbnail",
-            Some(&case),
-            serde_json::json!({ "event_id": id }),
-            Some(1),
-        )?;
+        service.audit(&caller.0, "view_thumbnail", Some(case), viewed(&event), Some(1))?;
         Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
     })
     .await
@@ -376,21 +382,16 @@ pub async fn frame(
     Path(id): Path<String>,
     Params(p): Params<EventParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(caller.0.role.sees_events(), "view footage")?;
-    let case = case_of(&headers, p.case.as_deref(), p.purpose.as_deref())?;
-    blocking(move || {
-        let event = find_event(&service, &caller, &id, p.date.as_deref())?;
+    view_event(service, caller, &headers, id, p, "view footage", |service, caller, case, event| {
         if !std::path::Path::new(&event.input).is_file() {
             return Err(ApiError::not_found(format!("the footage of this event ({}) is not stored here", event.input)));
         }
         let (jpeg, media_us) = canvass_ingest::frame_at(&event.input, event.best_frame.media_time_us, STILL_MAX_SIDE)
             .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot cut a frame from {}: {e}", event.input)))?;
-        let detail = serde_json::json!({ "event_id": id, "input": event.input, "media_time_s": media_us as f64 / 1e6 });
-        service.audit(&caller.0, "view_footage", Some(&case), detail, Some(1))?;
-        Ok((
-            [(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::HeaderName::from_static("x-canvass-media-time"), format!("{:.3}", media_us as f64 / 1e6))],
-            jpeg,
-        ))
+        let media_time = format!("{:.3}", media_us as f64 / 1e6);
+        let detail = serde_json::json!({ "event_id": event.event_id, "input": event.input, "media_time_s": media_time });
+        service.audit(&caller.0, "view_footage", Some(case), detail, Some(1))?;
+        Ok(([(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::HeaderName::from_static("x-canvass-media-time"), media_time)], jpeg))
     })
     .await
 }

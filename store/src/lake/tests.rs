@@ -1,6 +1,5 @@
-use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, Category, ColourAttribute, EVENT_SCHEMA_VERSION, EventId, ModelRef,
-};
+use canvass_schemas::testing::event_of;
+use canvass_schemas::{Attributes, Category, ColourAttribute, ModelRef};
 
 use super::*;
 use crate::LocalStore;
@@ -16,33 +15,9 @@ fn event(
 ) -> DetectionEvent {
     let wall: DateTime<Utc> = format!("2026-11-20T{hour:02}:10:00Z").parse().unwrap();
     let model = ModelRef { name: "m".into(), version: "1".into(), sha256: "abc".into() };
-    let event_id = EventId::derive(source, "in.mp4", &model.sha256, class, n, 0);
-    DetectionEvent {
-        schema_version: EVENT_SCHEMA_VERSION,
-        event_id: event_id.clone(),
-        source_id: source.into(),
-        input: "in.mp4".into(),
-        category: class.category(),
-        class,
-        taxonomy_label: class.taxonomy_label().into(),
-        model_class: "car".into(),
-        attributes: Attributes { colour: colour.map(|value| ColourAttribute { value, confidence: 0.7 }) },
-        confidence,
-        mean_confidence: confidence - 0.1,
-        frames: 3,
-        media_start_us: n as i64 * 1_000_000,
-        media_end_us: n as i64 * 1_000_000 + 500_000,
-        wall_start: wall + chrono::Duration::seconds(n as i64),
-        wall_end: wall + chrono::Duration::seconds(n as i64 + 1),
-        best_frame: BestFrame {
-            sequence: n,
-            media_time_us: n as i64 * 1_000_000,
-            bbox: BoundingBox { x: 0.1, y: 0.2, width: 0.3, height: 0.4 },
-            confidence,
-        },
-        thumbnail_key: format!("thumbs/source={source}/{event_id}.jpg"),
-        model,
-    }
+    let base = event_of(source, wall + chrono::Duration::seconds(n as i64), n, class, &model);
+    let colour = colour.map(|value| ColourAttribute { value, confidence: 0.7 });
+    DetectionEvent { attributes: Attributes { colour }, confidence, ..base }
 }
 
 fn sample_events() -> Vec<DetectionEvent> {
