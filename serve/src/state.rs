@@ -110,10 +110,7 @@ impl Service {
     ) -> Result<(), ApiError> {
         self.audit.record(Action {
             actor: who.name.clone(),
-            role: serde_json::to_value(who.role)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            role: role_name(who.role).into(),
             action: action.into(),
             case: case.map(|c| c.case.clone()),
             purpose: case.map(|c| c.purpose.clone()),
@@ -179,7 +176,7 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn from(parts_case: Option<&str>, parts_purpose: Option<&str>) -> Result<Case, ApiError> {
+    pub fn given(case: Option<&str>, purpose: Option<&str>) -> Result<Case, ApiError> {
         let field = |value: Option<&str>, name: &str| -> Result<String, ApiError> {
             let value = value.map(str::trim).unwrap_or_default();
             if value.is_empty() {
@@ -193,7 +190,7 @@ impl Case {
             }
             Ok(value.to_string())
         };
-        Ok(Case { case: field(parts_case, "case")?, purpose: field(parts_purpose, "purpose")? })
+        Ok(Case { case: field(case, "case")?, purpose: field(purpose, "purpose")? })
     }
 }
 
@@ -204,5 +201,5 @@ pub fn case_of(
     purpose: Option<&str>,
 ) -> Result<Case, ApiError> {
     let header = |name: &str| parts.get(name).and_then(|v| v.to_str().ok());
-    Case::from(case.or(header("x-canvass-case")), purpose.or(header("x-canvass-purpose")))
+    Case::given(case.or(header("x-canvass-case")), purpose.or(header("x-canvass-purpose")))
 }
