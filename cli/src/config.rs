@@ -23,6 +23,12 @@ use serde::Deserialize;
 /// models = ["yolox_nano_coco", "arcis_ultralight_weapons_256"]
 /// intra_threads = 0
 ///
+/// [store]                         # default: the data folder
+/// kind = "s3"
+/// bucket = "canvass-evidence"
+/// endpoint = "https://minio.internal:9000"
+/// force_path_style = true
+///
 /// [serve]
 /// listen = "127.0.0.1:8480"
 /// retention_days = 30
@@ -46,6 +52,10 @@ pub struct FileConfig {
     pub ingest: IngestSection,
     #[serde(default)]
     pub detector: DetectorSection,
+    /// Where the lake, thumbnails, audit log, registry and holds live: the data folder
+    /// (default) or an S3 bucket, with the same layout.
+    #[serde(default)]
+    pub store: StoreSection,
     /// `canvass serve` and `canvass janitor`.
     #[serde(default)]
     pub serve: canvass_serve::ServeSettings,
@@ -57,7 +67,43 @@ pub struct FileConfig {
     pub users: Vec<canvass_serve::access::User>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoreSection {
+    /// The data folder (`data_dir`, `--data`).
+    #[default]
+    Local,
+    /// A bucket: `bucket`, `prefix`, `region`, `endpoint`, `force_path_style`, `encryption`,
+    /// `part_size`, `max_attempts`; credentials from the standard AWS chain.
+    S3(canvass_store::S3Config),
+}
+
 impl FileConfig {
+    /// The object store the commands read and write: the S3 bucket if one is configured, else
+    /// the data folder.
+    pub fn store(&self, data_flag: Option<PathBuf>) -> anyhow::Result<canvass_serve::Store> {
+        Ok(match &self.store {
+            StoreSection::Local => {
+                std::sync::Arc::new(canvass_store::LocalStore::new(self.data_dir(data_flag)))
+            }
+            StoreSection::S3(config) => std::sync::Arc::new(
+                canvass_store::S3Store::new(config.clone())
+                    .with_context(|| format!("cannot set up S3 bucket {}", config.bucket))?,
+            ),
+        })
+    }
+
+    /// Where `store` reads and writes, for messages.
+    pub fn store_location(&self, data_flag: Option<PathBuf>) -> String {
+        match &self.store {
+            StoreSection::Local => self.data_dir(data_flag).display().to_string(),
+            StoreSection::S3(config) => {
+                let endpoint = config.endpoint.as_deref().map(|e| format!(" at {e}")).unwrap_or_default();
+                format!("s3://{}/{}{endpoint}", config.bucket, config.prefix)
+            }
+        }
+    }
+
     /// Whom the service lets in, checked.
     pub fn access(&self) -> anyhow::Result<canvass_serve::AccessConfig> {
         let access =
@@ -113,6 +159,19 @@ mod tests {
         assert_eq!(config.data_dir.as_deref(), Some(Path::new("/d")));
         assert_eq!(config.ingest.fps, Some(0.5));
         assert_eq!(config.ingest.max_side, Some(416));
+    }
+
+    #[test]
+    fn an_s3_store_section_parses_with_its_defaults() {
+        let config: FileConfig = toml::from_str(
+            "[store]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9000\"\nencryption = { kind = \"kms\", key_id = \"k1\" }\n",
+        )
+        .unwrap();
+        let StoreSection::S3(s3) = config.store else { panic!("expected s3") };
+        assert_eq!((s3.bucket.as_str(), s3.region.as_str()), ("b", "us-east-1"));
+        assert_eq!(s3.encryption, canvass_store::Encryption::Kms { key_id: "k1".into() });
+        let err = toml::from_str::<FileConfig>("[store]\nkind = \"s3\"\nbukket = \"b\"\n").unwrap_err();
+        assert!(err.to_string().contains("bukket") || err.to_string().contains("bucket"), "{err}");
     }
 
     #[test]

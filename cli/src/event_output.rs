@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use canvass_detector::DetectedEvent;
 use canvass_schemas::DetectionEvent;
-use canvass_store::{EventLake, LocalStore};
+use canvass_serve::Store;
+use canvass_store::EventLake;
 
 /// Events held before a segment is written.
 const SEGMENT_EVENTS: usize = 10_000;
@@ -14,14 +15,14 @@ const SEGMENT_EVENTS: usize = 10_000;
 pub const SEGMENT_MAX_AGE: Duration = Duration::from_secs(60);
 
 pub struct EventOutput {
-    lake: EventLake<LocalStore>,
+    lake: EventLake<Store>,
     pending: Vec<DetectionEvent>,
     oldest: Option<Instant>,
     max_age: Duration,
 }
 
 impl EventOutput {
-    pub fn new(lake: EventLake<LocalStore>, max_age: Duration) -> Self {
+    pub fn new(lake: EventLake<Store>, max_age: Duration) -> Self {
         EventOutput { lake, pending: Vec::new(), oldest: None, max_age }
     }
 
@@ -56,7 +57,7 @@ impl EventOutput {
 
 #[cfg(test)]
 mod tests {
-    use canvass_store::ObjectStore;
+    use canvass_store::{LocalStore, ObjectStore};
 
     use super::*;
 
@@ -86,8 +87,8 @@ mod tests {
     #[test]
     fn segments_close_when_their_oldest_event_has_waited_long_enough() {
         let dir = tempfile::tempdir().unwrap();
-        let mut output =
-            EventOutput::new(EventLake::new(LocalStore::new(dir.path())), Duration::from_millis(50));
+        let store: Store = std::sync::Arc::new(LocalStore::new(dir.path()));
+        let mut output = EventOutput::new(EventLake::new(store), Duration::from_millis(50));
         output.write(&detected(1)).unwrap();
         output.tick().unwrap();
         assert_eq!(segments(dir.path()), 0, "too young to close");

@@ -314,3 +314,22 @@ fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
     let log = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
     assert_eq!(log.iter().filter(|e| e.action.action == "view_footage").count(), 1);
 }
+
+#[test]
+fn the_service_answers_the_same_from_an_s3_bucket() {
+    let s3 = canvass_store::testing::S3Server::start();
+    let store: canvass_serve::Store = Arc::new(canvass_store::S3Store::new(s3.config("canvass/")).unwrap());
+    support::with_events_in(canvass_store::EventLake::new(store.clone()));
+    let server = support::start_on(store.clone(), tempfile::tempdir().unwrap(), ServeSettings::default());
+    let north = get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
+    assert_eq!(north.status, 200, "{}", String::from_utf8_lossy(&north.body));
+    assert_eq!(sources_of(&north), vec!["north-1", "north-1", "north-1", "north-2"]);
+    let first = north.json()["events"][0]["event_id"].as_str().unwrap().to_string();
+    let thumb = get(&server, &format!("/v1/events/{first}/thumbnail?{CASE}"), "ana");
+    assert_eq!((thumb.status, thumb.body.as_slice()), (200, b"\xff\xd8jpeg".as_slice()));
+    // The audit log is in the bucket, chained.
+    assert!(matches!(
+        canvass_audit::verify(&store).unwrap(),
+        canvass_audit::Verdict::Intact { entries: 2, .. }
+    ));
+}

@@ -20,9 +20,12 @@ pub mod ranged;
 pub mod scan;
 pub mod segment;
 pub mod summary;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use lake::{EventLake, Pruning, ScanStats};
 pub use object_store::local::LocalStore;
+pub use object_store::s3::{Encryption, S3Config, S3Store};
 pub use object_store::{ObjectMeta, ObjectStore};
 pub use scan::{Match, RowView};
 pub use summary::SegmentSummary;

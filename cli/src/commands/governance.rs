@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use canvass_audit::{AuditLog, Verdict};
 use canvass_janitor::Holds;
-use canvass_store::{EventLake, LocalStore};
+use canvass_store::EventLake;
 
 use crate::config::FileConfig;
 
@@ -24,8 +24,7 @@ pub enum AuditCommand {
 
 pub fn audit(command: AuditCommand, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { data } = command;
-    let data = file.data_dir(data);
-    match canvass_audit::verify(&LocalStore::new(&data)).context("cannot read the audit log")? {
+    match canvass_audit::verify(&file.store(data)?).context("cannot read the audit log")? {
         Verdict::Intact { entries, head } => {
             println!("audit log intact: {entries} entries, head {head}");
             println!("(keep the head hash: entries removed from the end can only be noticed against it)");
@@ -52,14 +51,14 @@ pub struct JanitorArgs {
 }
 
 pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let data = file.data_dir(args.data);
+    let store = file.store(args.data)?;
     let access = file.access()?;
     let retention = access.retention(args.retention_days.unwrap_or(file.serve.retention_days));
-    let holds = Holds::new(LocalStore::new(&data)).all()?;
+    let holds = Holds::new(store.clone()).all()?;
     let report = canvass_janitor::sweep(
-        &EventLake::new(LocalStore::new(&data)),
+        &EventLake::new(store.clone()),
         &holds,
-        &AuditLog::new(LocalStore::new(&data)),
+        &AuditLog::new(store),
         &retention,
         chrono::Utc::now(),
     )?;

@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use canvass_detector::{DetectedEvent, Detector};
 use canvass_schemas::DetectionEvent;
+use canvass_serve::Store;
 use canvass_serve::registry::Registry;
-use canvass_store::{EventLake, LocalStore};
+use canvass_store::EventLake;
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
@@ -170,14 +171,15 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     let (mut sink, source) = channel(CHANNEL_CAPACITY);
     let dump_dir = args.dump_frames.clone();
-    let output = EventOutput::new(EventLake::new(LocalStore::new(&data_dir)), SEGMENT_MAX_AGE);
+    let store = file.store(Some(data_dir.clone()))?;
+    let output = EventOutput::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
     let consumer = std::thread::Builder::new()
         .name("detect".into())
         .spawn(move || detect_frames(source, detector, output, dump_dir.as_deref()))?;
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
-    let registry = Registry::new(LocalStore::new(&data_dir));
+    let registry = Registry::new(store);
     for job in &jobs {
         let spec = InputSpec::parse(&job.input);
         let name = spec.display_name();
@@ -221,7 +223,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
 /// The camera owner's policy, where the source is a registered camera (see the registry in
 /// `canvass serve`): a live stream is refused unless the owner allows live access now.
-fn owner_allows(registry: &Registry<LocalStore>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
+fn owner_allows(registry: &Registry<Store>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
     let camera =
         registry.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
     let live = !matches!(spec, InputSpec::File(_));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use canvass_store::{EventLake, LocalStore};
+use canvass_store::EventLake;
 use chrono::Utc;
 
 use crate::config::FileConfig;
@@ -41,10 +41,11 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let data = args.data.or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"));
-    let lake = EventLake::new(LocalStore::new(&data));
+    let data = file.data_dir(args.data.clone());
+    let location = file.store_location(args.data.clone());
+    let lake = EventLake::new(file.store(args.data)?);
     let results = canvass_search::search(&lake, &query, args.all_versions, args.offset, args.limit)
-        .with_context(|| format!("cannot search the lake in {}", data.display()))?;
+        .with_context(|| format!("cannot search the lake in {location}"))?;
     tracing::debug!(
         summaries = results.stats.summaries_read,
         segments = results.stats.segments_opened,

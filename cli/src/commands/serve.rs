@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use canvass_serve::{Service, Store};
-use canvass_store::LocalStore;
 
 use crate::config::FileConfig;
 
@@ -45,8 +44,8 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         (None, None) => None,
         _ => anyhow::bail!("[serve] tls_cert and tls_key go together"),
     };
-    let data = file.data_dir(args.data);
-    let store: Store = Arc::new(LocalStore::new(&data));
+    let data = file.data_dir(args.data.clone());
+    let store: Store = file.store(args.data)?;
     let listen = settings.listen.clone();
     let service = Arc::new(Service::new(store, access, settings));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

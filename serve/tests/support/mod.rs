@@ -29,6 +29,12 @@ pub fn user(name: &str, role: Role, agency: Option<&str>) -> User {
 
 pub fn start(settings: ServeSettings) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    let store: Store = Arc::new(LocalStore::new(dir.path()));
+    start_on(store, dir, settings)
+}
+
+/// The service over `store`; `dir` is kept for the server's lifetime.
+pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -> Server {
     let access = AccessConfig {
         agencies: vec![
             Agency { name: "north-pd".into(), sources: vec!["north-*".into()], retention_days: None },
@@ -44,7 +50,6 @@ pub fn start(settings: ServeSettings) -> Server {
         ],
     };
     access.validate().unwrap();
-    let store: Store = Arc::new(LocalStore::new(dir.path()));
     let service = Arc::new(Service::new(store, access, ServeSettings { janitor_interval_s: 0, ..settings }));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -59,7 +64,12 @@ pub fn at(minutes: i64) -> DateTime<Utc> {
 
 /// Red cars: three at north-1, one at north-2, two at south-1.
 pub fn with_events(server: &Server) -> Vec<canvass_schemas::DetectionEvent> {
-    let lake = EventLake::new(LocalStore::new(server.dir.path()));
+    with_events_in(EventLake::new(LocalStore::new(server.dir.path())))
+}
+
+pub fn with_events_in<S: canvass_store::ObjectStore>(
+    lake: EventLake<S>,
+) -> Vec<canvass_schemas::DetectionEvent> {
     let events = vec![
         event("north-1", at(1), 1),
         event("north-1", at(2), 2),

@@ -1,7 +1,8 @@
-//! Where the lake's objects live. One small trait, one folder per backend: `local` now, an S3
-//! backend (same keys, same layout) with the distributed mode.
+//! Where the lake's objects live. One small trait, one module per backend: `local` (a folder)
+//! and `s3` (a bucket), with the same keys and layout.
 
 pub mod local;
+pub mod s3;
 
 use crate::StoreError;
 

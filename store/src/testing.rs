@@ -1,0 +1,77 @@
+//! A real S3-compatible server for tests (feature `testing`): `s3s-fs` on a free loopback port
+//! over a temporary folder, stopped when dropped. `scripts/test-services` installs it and sets
+//! `CANVASS_S3S_FS`.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::S3Config;
+
+pub const BUCKET: &str = "evidence";
+pub const ACCESS_KEY: &str = "canvass";
+pub const SECRET_KEY: &str = "canvass-secret";
+
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s3s_fs() -> PathBuf {
+    let path = std::env::var_os("CANVASS_S3S_FS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/canvass/tools/bin/s3s-fs")
+    });
+    assert!(path.is_file(), "{} is missing: run scripts/test-services (it installs s3s-fs)", path.display());
+    path
+}
+
+impl S3Server {
+    /// Starts a server with one empty bucket, `BUCKET`.
+    pub fn start() -> S3Server {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir(root.path().join(BUCKET)).expect("the bucket folder");
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port();
+        let child = Command::new(s3s_fs())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("s3s-fs starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "s3s-fs did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), _root: root }
+    }
+
+    /// A store configuration for the bucket under `prefix`. Sets the credentials in this
+    /// process's environment, where the standard AWS chain finds them.
+    pub fn config(&self, prefix: &str) -> S3Config {
+        // SAFETY: tests set the same two values from any thread; nothing reads them concurrently
+        // in a way a torn write could affect beyond a retried request.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        }
+        S3Config {
+            prefix: prefix.into(),
+            endpoint: Some(self.endpoint.clone()),
+            force_path_style: true,
+            max_attempts: 2,
+            ..S3Config::new(BUCKET)
+        }
+    }
+}
