@@ -150,27 +150,56 @@ impl S3Store {
         format!("{}{key}", self.config.prefix)
     }
 
-    fn put_request(&self, key: &str) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-        let request = self.client.put_object().bucket(&self.config.bucket).key(self.key(key));
+    /// The server-side encryption headers every write carries.
+    fn encryption(&self) -> (Option<ServerSideEncryption>, Option<String>) {
         match &self.config.encryption {
-            Encryption::Aes256 => request.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms { key_id } => {
-                request.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(key_id)
-            }
-            Encryption::None => request,
+            Encryption::Aes256 => (Some(ServerSideEncryption::Aes256), None),
+            Encryption::Kms { key_id } => (Some(ServerSideEncryption::AwsKms), Some(key_id.clone())),
+            Encryption::None => (None, None),
         }
+    }
+
+    fn put_request(&self, key: &str) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let (sse, kms_key) = self.encryption();
+        self.client
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(self.key(key))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+    }
+
+    /// Every page of a listing under `prefix`, with `delimiter` for folder-like listings.
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<Vec<aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.config.bucket)
+            .prefix(self.key(prefix))
+            .set_delimiter(delimiter.map(String::from))
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            all.push(page.map_err(|e| io(prefix, describe(&e)))?);
+        }
+        Ok(all)
     }
 
     async fn put_in_parts(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let full_key = self.key(key);
-        let mut create = self.client.create_multipart_upload().bucket(&self.config.bucket).key(&full_key);
-        create = match &self.config.encryption {
-            Encryption::Aes256 => create.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms { key_id } => {
-                create.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(key_id)
-            }
-            Encryption::None => create,
-        };
+        let (sse, kms_key) = self.encryption();
+        let create = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.config.bucket)
+            .key(&full_key)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key);
         let upload = create.send().await.map_err(|e| io(key, describe(&e)))?;
         let upload_id = upload.upload_id().ok_or_else(|| io(key, "no upload id in the reply"))?.to_string();
         let uploaded = async {
@@ -277,30 +306,17 @@ impl ObjectStore for S3Store {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        self.runtime.block_on(async {
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.config.bucket)
-                .prefix(self.key(prefix))
-                .into_paginator()
-                .send();
-            let mut found = Vec::new();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| io(prefix, describe(&e)))?;
-                for object in page.contents() {
-                    let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.config.prefix)) else {
-                        continue;
-                    };
-                    found.push(ObjectMeta {
-                        key: key.to_string(),
-                        size: object.size().unwrap_or(0).max(0) as u64,
-                    });
-                }
-            }
-            found.sort_by(|a, b| a.key.cmp(&b.key));
-            Ok(found)
-        })
+        let pages = self.runtime.block_on(self.list_pages(prefix, None))?;
+        let mut found: Vec<ObjectMeta> = pages
+            .iter()
+            .flat_map(|page| page.contents())
+            .filter_map(|object| {
+                let key = object.key()?.strip_prefix(&self.config.prefix)?;
+                Some(ObjectMeta { key: key.to_string(), size: object.size().unwrap_or(0).max(0) as u64 })
+            })
+            .collect();
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -317,26 +333,13 @@ impl ObjectStore for S3Store {
     }
 
     fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.runtime.block_on(async {
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.config.bucket)
-                .prefix(self.key(prefix))
-                .delimiter("/")
-                .into_paginator()
-                .send();
-            let mut dirs = Vec::new();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| io(prefix, describe(&e)))?;
-                for common in page.common_prefixes() {
-                    if let Some(dir) = common.prefix().and_then(|p| p.strip_prefix(&self.config.prefix)) {
-                        dirs.push(dir.to_string());
-                    }
-                }
-            }
-            dirs.sort();
-            Ok(dirs)
-        })
+        let pages = self.runtime.block_on(self.list_pages(prefix, Some("/")))?;
+        let mut dirs: Vec<String> = pages
+            .iter()
+            .flat_map(|page| page.common_prefixes())
+            .filter_map(|common| Some(common.prefix()?.strip_prefix(&self.config.prefix)?.to_string()))
+            .collect();
+        dirs.sort();
+        Ok(dirs)
     }
 }
