@@ -45,7 +45,7 @@ pub async fn list(
             Some((parse_point(near)?, radius))
         }
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("radius_m: a distance from 1 to 100000 metres"));
+            return Err(ApiError::bad_request("radius_m: metres, more than 0 and at most 100000"));
         }
         _ => return Err(ApiError::bad_request("near and radius_m go together")),
     };

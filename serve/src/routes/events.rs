@@ -154,7 +154,7 @@ fn scoped_query(service: &Service, caller: &Caller, p: &SearchParams) -> Result<
         (Some(near), Some(radius)) => {
             let (lat, lon) = parse_point(near)?;
             if !(radius.is_finite() && radius > 0.0 && radius <= 100_000.0) {
-                return Err(ApiError::bad_request("radius_m: a distance from 1 to 100000 metres"));
+                return Err(ApiError::bad_request("radius_m: metres, more than 0 and at most 100000"));
             }
             let nearby: BTreeSet<String> = service
                 .registry
