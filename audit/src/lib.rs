@@ -145,6 +145,13 @@ pub enum Verdict {
 /// Checks the whole chain: each entry's hash, its link to the one before, and that sequence
 /// numbers run without a gap from 0.
 pub fn verify<S: ObjectStore>(store: &S) -> Result<Verdict, StoreError> {
+    read_and_verify(store).map(|(_, verdict)| verdict)
+}
+
+/// `verify`, also returning the readable entries (oldest first), for callers that show the log
+/// and its state without reading every entry twice.
+pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict), StoreError> {
+    let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut expected_seq = 0u64;
     let mut prev_hash = GENESIS.to_string();
@@ -179,13 +186,15 @@ pub fn verify<S: ObjectStore>(store: &S) -> Result<Verdict, StoreError> {
             ));
         }
         expected_seq = entry.seq + 1;
-        prev_hash = entry.hash;
+        prev_hash = entry.hash.clone();
+        entries.push(entry);
     }
-    if problems.is_empty() {
-        Ok(Verdict::Intact { entries: expected_seq, head: prev_hash })
+    let verdict = if problems.is_empty() {
+        Verdict::Intact { entries: expected_seq, head: prev_hash }
     } else {
-        Ok(Verdict::Broken { problems })
-    }
+        Verdict::Broken { problems }
+    };
+    Ok((entries, verdict))
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ impl RunState {
     }
 }
 
-fn to_us(value: i64, base: Rational) -> i64 {
+/// A timestamp in `base` units, in microseconds.
+pub(crate) fn to_us(value: i64, base: Rational) -> i64 {
     let us = Rational::new(1, 1_000_000);
     unsafe { ffi::av_rescale_q(value, base.into(), us.into()) }
 }

@@ -3,17 +3,12 @@
 
 use ffmpeg_next::media::Type;
 use ffmpeg_next::util::frame::video::Video;
-use ffmpeg_next::{Error as FfError, Rational, ffi};
+use ffmpeg_next::{Error as FfError, ffi};
 
 use crate::convert::{FrameConverter, encode_jpeg, target_size};
-use crate::decode::container_start_time;
+use crate::decode::{container_start_time, to_us};
 use crate::input::InputSpec;
 use crate::{IngestError, open_input};
-
-fn to_us(value: i64, base: Rational) -> i64 {
-    let us = Rational::new(1, 1_000_000);
-    unsafe { ffi::av_rescale_q(value, base.into(), us.into()) }
-}
 
 /// A still of `input` (a stored file) at `media_time_us` (media time as canvass counts it, from
 /// the container's start), at most `max_side` pixels; and the media time of the frame found (the

@@ -41,11 +41,11 @@ pub async fn read(
         return Err(ApiError::bad_request("limit: 1 to 500"));
     }
     blocking(move || {
-        let mut entries = service.audit.entries()?;
+        let (mut entries, verdict) = canvass_audit::read_and_verify(service.audit.store())?;
         let total = entries.len();
         entries.reverse();
         let entries: Vec<_> = entries.into_iter().skip(p.offset.unwrap_or(0)).take(limit).collect();
-        let chain = match canvass_audit::verify(service.audit.store())? {
+        let chain = match verdict {
             Verdict::Intact { entries, head } => format!("intact: {entries} entries, head {head}"),
             Verdict::Broken { problems } => format!("BROKEN: {}", problems.join("; ")),
         };
