@@ -13,6 +13,7 @@ pub mod nms;
 pub mod output;
 pub mod pipeline;
 pub mod preprocess;
+pub mod state;
 pub mod track;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub use face_filter::is_face_class;
 pub use manifest::{ClassMap, Manifest, ManifestError};
 pub use model::Model;
 pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig};
+pub use state::StreamState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {

@@ -13,6 +13,7 @@ use image::codecs::jpeg::JpegEncoder;
 use crate::colour::{exposure_reference, vehicle_colour};
 use crate::manifest::Manifest;
 use crate::model::Model;
+use crate::state::StreamState;
 use crate::track::{Observation, Track, Tracker, TrackerConfig};
 use crate::{DetectorError, RawDetection};
 
@@ -134,20 +135,66 @@ impl Detector {
         Ok(outcome)
     }
 
-    /// Closes every open track (end of input); returns their events.
+    /// Closes every open track (end of all inputs); returns their events.
     pub fn finish(&mut self) -> Vec<DetectedEvent> {
-        let mut events = Vec::new();
         let mut keys: Vec<_> = self.streams.keys().cloned().collect();
         keys.sort();
-        for key in keys {
-            let stream = self.streams.remove(&key).expect("key listed above");
-            for (model, mut tracker) in self.models.iter().zip(stream.trackers) {
-                for track in tracker.finish(&self.config.tracker) {
-                    events.push(to_event(&track, &key.0, &key.1, model, stream.frame_size));
-                }
+        keys.into_iter().flat_map(|(source_id, input)| self.finish_input(&source_id, &input)).collect()
+    }
+
+    /// Closes the open tracks of one input (it has ended); returns their events.
+    pub fn finish_input(&mut self, source_id: &str, input: &str) -> Vec<DetectedEvent> {
+        let Some(stream) = self.streams.remove(&(source_id.to_string(), input.to_string())) else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        for (model, mut tracker) in self.models.iter().zip(stream.trackers) {
+            for track in tracker.finish(&self.config.tracker) {
+                events.push(to_event(&track, source_id, input, model, stream.frame_size));
             }
         }
         events
+    }
+
+    /// The open tracks of the streams whose source `select` picks, for a checkpoint.
+    pub fn save_streams(&self, select: impl Fn(&str) -> bool) -> Vec<StreamState> {
+        let models: Vec<String> = self.models.iter().map(|m| m.reference.sha256.clone()).collect();
+        let mut saved: Vec<StreamState> = self
+            .streams
+            .iter()
+            .filter(|((source_id, _), _)| select(source_id))
+            .map(|((source_id, input), stream)| StreamState {
+                source_id: source_id.clone(),
+                input: input.clone(),
+                frame_size: stream.frame_size,
+                models: models.clone(),
+                trackers: stream.trackers.clone(),
+            })
+            .collect();
+        saved.sort_by(|a, b| (&a.source_id, &a.input).cmp(&(&b.source_id, &b.input)));
+        saved
+    }
+
+    /// Resumes streams from a checkpoint. State saved under other models cannot continue
+    /// here: those streams start afresh, and the count of them is returned.
+    pub fn restore_streams(&mut self, saved: Vec<StreamState>) -> usize {
+        let models: Vec<&str> = self.models.iter().map(|m| m.reference.sha256.as_str()).collect();
+        let mut skipped = 0;
+        for state in saved {
+            if state.models.iter().map(String::as_str).ne(models.iter().copied()) {
+                skipped += 1;
+                continue;
+            }
+            let stream = Stream { trackers: state.trackers, frame_size: state.frame_size };
+            self.streams.insert((state.source_id, state.input), stream);
+        }
+        skipped
+    }
+
+    /// Drops the streams whose source `select` picks (their partition moved to another worker,
+    /// which resumes them from the checkpoint).
+    pub fn forget_streams(&mut self, select: impl Fn(&str) -> bool) {
+        self.streams.retain(|(source_id, _), _| !select(source_id));
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use canvass_schemas::{Category, ColourAttribute, ObjectClass};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::nms::iou;
 
@@ -37,7 +38,7 @@ impl Default for TrackerConfig {
 }
 
 /// One detection in one frame, ready for tracking.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Observation {
     pub class: ObjectClass,
     pub model_class: String,
@@ -50,7 +51,8 @@ pub struct Observation {
     pub wall_time: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+/// Serializable so a distributed detector can checkpoint open tracks and resume them elsewhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Track {
     pub first: Observation,
     /// Order of this track among those started in the same frame, for the event id.
@@ -63,6 +65,7 @@ pub struct Track {
     pub score_sum: f32,
     /// Crop of the best frame, kept up to date by the caller; JPEG-encoded once, when the
     /// track becomes an event.
+    #[serde(with = "crate::state::lossless_image")]
     pub best_crop: Option<image::RgbImage>,
     class_votes: HashMap<ObjectClass, f32>,
 }
@@ -150,7 +153,7 @@ impl Track {
 }
 
 /// Open tracks of one model on one input.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tracker {
     open: Vec<Track>,
 }

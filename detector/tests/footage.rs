@@ -170,3 +170,50 @@ fn a_frame_that_is_not_a_jpeg_is_an_error_for_that_frame_only() {
     assert!(err.to_string().contains("frame 1 of pistol_range: cannot decode image"), "{err}");
     detector.process(&frames[2]).unwrap();
 }
+
+#[test]
+fn tracks_saved_midway_and_restored_in_another_detector_give_the_same_events() {
+    let uninterrupted = run("opencv4nodejs_traffic.mp4");
+    let frames = frames_of("opencv4nodejs_traffic.mp4");
+    let (first_half, second_half) = frames.split_at(frames.len() / 2);
+    let mut events = Vec::new();
+    let mut before = detector();
+    for frame in first_half {
+        events.extend(before.process(frame).unwrap());
+    }
+    // Through JSON, as a checkpoint travels; the other detector never saw the first half.
+    let saved = serde_json::to_vec(&before.save_streams(|_| true)).unwrap();
+    assert!(String::from_utf8_lossy(&saved).contains("best_crop"), "open tracks were saved");
+    drop(before);
+    let mut after = detector();
+    assert_eq!(after.restore_streams(serde_json::from_slice(&saved).unwrap()), 0);
+    for frame in second_half {
+        events.extend(after.process(frame).unwrap());
+    }
+    events.extend(after.finish());
+    let key = |e: &DetectedEvent| {
+        (e.event.event_id.clone(), e.event.frames, e.event.confidence.to_bits(), e.thumbnail.clone())
+    };
+    let mut got: Vec<_> = events.iter().map(key).collect();
+    let mut want: Vec<_> = uninterrupted.iter().map(key).collect();
+    got.sort();
+    want.sort();
+    assert!(want.len() > 10);
+    assert_eq!(got, want, "same events, same thumbnails");
+}
+
+#[test]
+fn forgotten_streams_are_not_resumed_and_other_models_state_is_not_restored() {
+    let frames = frames_of("opencv4nodejs_traffic.mp4");
+    let mut detector = detector();
+    for frame in &frames[..40] {
+        detector.process(frame).unwrap();
+    }
+    let mut saved = detector.save_streams(|_| true);
+    assert!(!saved.is_empty());
+    detector.forget_streams(|_| true);
+    assert!(detector.save_streams(|_| true).is_empty());
+    assert!(detector.finish().is_empty(), "nothing left to close");
+    saved[0].models[0] = "another-model".into();
+    assert_eq!(detector.restore_streams(saved), 1);
+}
