@@ -4,6 +4,7 @@
 //! mode and the distributed mode feed the detector exactly the same bytes.
 
 pub mod channel;
+pub mod kafka;
 pub mod memory;
 
 use canvass_schemas::{FrameDecodeError, FrameMessage};
@@ -17,12 +18,20 @@ pub enum TransportError {
     /// A message arrived that is not a valid frame message.
     #[error("malformed frame message: {0}")]
     Malformed(#[from] FrameDecodeError),
+    #[error("{0}")]
+    Kafka(String),
 }
 
 /// Where ingest hands sampled frames. Implementations apply back-pressure by blocking in `send`
 /// rather than buffering without bound.
 pub trait FrameSink: Send {
     fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError>;
+
+    /// Says that an input has ended, so detectors close its tracks. The in-process pipeline
+    /// closes every track when the run ends instead, which gives the same events.
+    fn end_input(&mut self, _source_id: &str, _input: &str) -> Result<(), TransportError> {
+        Ok(())
+    }
 
     /// Blocks until every frame sent so far is delivered as far as this transport can tell.
     fn flush(&mut self) -> Result<(), TransportError> {
