@@ -29,6 +29,16 @@ use serde::Deserialize;
 /// endpoint = "https://minio.internal:9000"
 /// force_path_style = true
 ///
+/// [kafka]                         # canvass ingest / canvass detect
+/// brokers = "kafka-0:9092,kafka-1:9092"
+/// group = "canvass-detectors"
+/// partitions = 12
+/// properties = { "security.protocol" = "SSL", "ssl.ca.location" = "/etc/canvass/ca.pem" }
+///
+/// [worker]
+/// metrics_listen = "0.0.0.0:9464"
+/// checkpoint_interval_s = 5
+///
 /// [serve]
 /// listen = "127.0.0.1:8480"
 /// retention_days = 30
@@ -65,6 +75,23 @@ pub struct FileConfig {
     /// Users of the service: name, role, agency, hash of their API token.
     #[serde(default)]
     pub users: Vec<canvass_serve::access::User>,
+    /// The distributed mode's brokers, topics and client properties (`canvass ingest`,
+    /// `canvass detect`).
+    #[serde(default)]
+    pub kafka: canvass_transport::kafka::KafkaSettings,
+    /// The distributed workers' own settings.
+    #[serde(default)]
+    pub worker: WorkerSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSection {
+    /// Where `/metrics` and `/healthz` are served, e.g. "0.0.0.0:9464".
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How often a detector checkpoints its partitions (seconds): the most work a crash can
+    /// make another worker redo. [default: 5]
+    pub checkpoint_interval_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,11 +1,15 @@
 //! `canvass`: one binary, one subcommand per job.
 
+mod checkpoint;
 mod commands;
 mod config;
 mod detector_args;
 mod event_output;
 mod event_table;
+mod ingest_args;
+mod metrics;
 mod progress;
+mod worker_args;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -30,6 +34,10 @@ struct Cli {
 enum Command {
     /// Decode video files or streams, detect vehicles and weapons, write events (embedded mode).
     Run(commands::run::RunArgs),
+    /// Distributed mode: decode files or streams and publish the sampled frames to Kafka.
+    Ingest(commands::ingest::IngestWorkerArgs),
+    /// Distributed mode: a detector worker: frames from Kafka, events to the object store.
+    Detect(commands::detect::DetectWorkerArgs),
     /// Search the events: "red pickup", "firearm after:-24h camera:main-st".
     Search(commands::search::SearchArgs),
     /// Show the streams, duration, frame rate and codecs of video files or streams.
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         .init();
     let result = config::FileConfig::load(cli.config.as_deref()).and_then(|file| match cli.command {
         Command::Run(args) => commands::run::run(args, &file),
+        Command::Ingest(args) => commands::ingest::run(args, &file),
+        Command::Detect(args) => commands::detect::run(args, &file),
         Command::Search(args) => commands::search::run(args, &file),
         Command::Probe(args) => commands::probe::run(args),
         Command::Models(command) => commands::models::run(command, &file),

@@ -58,6 +58,8 @@ pub struct Detector {
     config: DetectorConfig,
     /// Keyed by (source, input): a track never spans two recordings.
     streams: HashMap<(String, String), Stream>,
+    /// Time each model took on the last batch, in model order (for metrics).
+    inference_times: Vec<std::time::Duration>,
 }
 
 impl Detector {
@@ -67,11 +69,16 @@ impl Detector {
             let manifest = Manifest::load(path)?;
             models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
         }
-        Ok(Detector { models, config, streams: HashMap::new() })
+        Ok(Detector { models, config, streams: HashMap::new(), inference_times: Vec::new() })
     }
 
     pub fn models(&self) -> &[Model] {
         &self.models
+    }
+
+    /// How long each model (in `models()` order) took on the last batch it ran.
+    pub fn inference_times(&self) -> &[std::time::Duration] {
+        &self.inference_times
     }
 
     /// Runs every model on one frame; returns the events of tracks that closed.
@@ -106,8 +113,11 @@ impl Detector {
         }
         let images: Vec<&RgbImage> = readable.iter().map(|(_, image)| image).collect();
         let mut detections = Vec::with_capacity(self.models.len());
+        self.inference_times.clear();
         for model in &mut self.models {
+            let started = std::time::Instant::now();
             detections.push(model.detect_batch(&images)?);
+            self.inference_times.push(started.elapsed());
         }
         let model_count = self.models.len();
         for (slot, (frame, image)) in readable.iter().enumerate() {

@@ -1,4 +1,6 @@
+pub mod detect;
 pub mod governance;
+pub mod ingest;
 pub mod models;
 pub mod probe;
 pub mod run;

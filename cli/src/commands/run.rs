@@ -4,8 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use canvass_ingest::{IngestConfig, IngestReport, InputSpec};
@@ -22,6 +21,7 @@ use canvass_store::EventLake;
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
+use crate::ingest_args::IngestArgs;
 use crate::event_output::{EventOutput, SEGMENT_MAX_AGE};
 use crate::event_table::{Hit, print_table};
 use crate::progress::InputProgress;
@@ -36,32 +36,8 @@ pub struct RunArgs {
     /// Data folder (ingest log now; the event lake from the event-lake stage on).
     #[arg(long, env = "CANVASS_DATA")]
     data: Option<PathBuf>,
-    /// Source (camera) id for every input; default: derived from each file name or URL.
-    #[arg(long)]
-    source: Option<String>,
-    /// Frames sampled per second of video; 0 keeps every frame. [default: 2]
-    #[arg(long, env = "CANVASS_FPS")]
-    fps: Option<f64>,
-    /// Wall-clock time of the first frame (RFC 3339, e.g. 2026-11-23T08:00:00Z); default: the
-    /// file's creation_time tag, else the time of ingest. Only with a single input.
-    #[arg(long)]
-    start: Option<DateTime<Utc>>,
-    /// Longest side of sampled frames in pixels; 0 keeps the decoded size. [default: 640]
-    #[arg(long, env = "CANVASS_MAX_SIDE")]
-    max_side: Option<u32>,
-    /// JPEG quality of sampled frames, 1-100. [default: 85]
-    #[arg(long, env = "CANVASS_JPEG_QUALITY", value_parser = clap::value_parser!(u8).range(1..=100))]
-    jpeg_quality: Option<u8>,
-    /// Decoder threads; 0 = one per core. [default: 0]
-    #[arg(long, env = "CANVASS_DECODER_THREADS")]
-    decoder_threads: Option<usize>,
-    /// Treat http(s) URLs as live feeds: reconnect when they end.
-    #[arg(long)]
-    live: bool,
-    /// Reconnect attempts in a row before giving up on a URL. [default: unlimited for live
-    /// streams, 5 for others]
-    #[arg(long, env = "CANVASS_MAX_RETRIES")]
-    max_retries: Option<u32>,
+    #[command(flatten)]
+    ingest: IngestArgs,
     /// Also write every sampled frame as a JPEG file under this folder.
     #[arg(long, value_name = "DIR")]
     dump_frames: Option<PathBuf>,
@@ -70,7 +46,7 @@ pub struct RunArgs {
     /// Re-run every evidence file in the data folder's ingest log (or only --source's) with
     /// the current models, keeping each file's source id and wall clock. A newer model's events
     /// are added beside the old ones; search shows the newest model's.
-    #[arg(long, conflicts_with_all = ["start", "inputs"])]
+    #[arg(long, conflicts_with = "inputs")]
     reprocess: bool,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
     #[arg(required_unless_present = "reprocess", value_name = "FILE_OR_URL")]
@@ -85,18 +61,17 @@ struct Job {
 }
 
 fn jobs(args: &RunArgs, data_dir: &Path) -> anyhow::Result<Vec<Job>> {
-    let source = args.source.as_deref().map(canvass_ingest::sanitize_source_id);
     if !args.reprocess {
         return Ok(args
             .inputs
             .iter()
-            .map(|input| Job {
-                input: input.clone(),
-                source_id: source.clone().unwrap_or_else(|| InputSpec::parse(input).default_source_id()),
-                start: args.start,
-            })
+            .map(|input| Job { input: input.clone(), source_id: args.ingest.source_id(input), start: args.ingest.start })
             .collect());
     }
+    if args.ingest.start.is_some() {
+        bail!("--reprocess keeps each file's recorded wall clock: leave out --start");
+    }
+    let source = args.ingest.source.as_deref().map(canvass_ingest::sanitize_source_id);
     let log_path = data_dir.join("ingest").join("log.jsonl");
     let text = std::fs::read_to_string(&log_path)
         .with_context(|| format!("nothing to reprocess: cannot read {}", log_path.display()))?;
@@ -151,10 +126,7 @@ struct DetectionSummary {
 }
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let config = ingest_config(&args, file)?;
-    if args.start.is_some() && args.inputs.len() > 1 {
-        bail!("--start gives the wall-clock time of one recording; run each file separately");
-    }
+    let config = args.ingest.config(file, args.inputs.len())?;
     let data_dir =
         args.data.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("canvass-data"));
     std::fs::create_dir_all(data_dir.join("ingest"))
@@ -223,7 +195,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
 /// The camera owner's policy, where the source is a registered camera (see the registry in
 /// `canvass serve`): a live stream is refused unless the owner allows live access now.
-fn owner_allows(registry: &Registry<Store>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
+pub(crate) fn owner_allows(registry: &Registry<Store>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
     let camera =
         registry.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
     let live = !matches!(spec, InputSpec::File(_));
@@ -231,34 +203,6 @@ fn owner_allows(registry: &Registry<Store>, source_id: &str, spec: &InputSpec) -
         Some(camera) => camera.allows(live).map_err(|why| format!("camera '{source_id}' refused: {why}")),
         None => Ok(()),
     }
-}
-
-fn ingest_config(args: &RunArgs, file: &FileConfig) -> anyhow::Result<IngestConfig> {
-    let defaults = IngestConfig::default();
-    let fps = args.fps.or(file.ingest.fps).unwrap_or(defaults.fps);
-    if !fps.is_finite() || fps < 0.0 {
-        bail!("--fps must be 0 (every frame) or a positive number, got {fps}");
-    }
-    let jpeg_quality = args.jpeg_quality.or(file.ingest.jpeg_quality).unwrap_or(defaults.jpeg_quality);
-    if !(1..=100).contains(&jpeg_quality) {
-        bail!("jpeg_quality must be 1-100, got {jpeg_quality}");
-    }
-    let mut reconnect = defaults.reconnect.clone();
-    reconnect.max_attempts = args.max_retries.or(file.ingest.max_retries);
-    Ok(IngestConfig {
-        fps,
-        max_side: args.max_side.or(file.ingest.max_side).unwrap_or(defaults.max_side),
-        jpeg_quality,
-        decoder_threads: args
-            .decoder_threads
-            .or(file.ingest.decoder_threads)
-            .unwrap_or(defaults.decoder_threads),
-        start: args.start,
-        http_is_live: args.live,
-        reconnect,
-        stop: Arc::new(AtomicBool::new(false)),
-        ..defaults
-    })
 }
 
 /// The detector stage of the embedded pipeline: every frame through every model; events are

@@ -1,0 +1,108 @@
+//! `canvass ingest`: the distributed mode's ingest worker. Decodes files and streams and
+//! publishes the sampled frames to the frames topic, then an end-of-input marker per input.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use canvass_ingest::InputSpec;
+use canvass_schemas::FrameMessage;
+use canvass_serve::registry::Registry;
+use canvass_transport::kafka::{KafkaFrameSink, Producer, ensure_topics};
+use canvass_transport::{FrameSink, TransportError};
+
+use crate::config::FileConfig;
+use crate::ingest_args::IngestArgs;
+use crate::metrics::Metrics;
+use crate::progress::InputProgress;
+use crate::worker_args::WorkerArgs;
+
+#[derive(clap::Args)]
+pub struct IngestWorkerArgs {
+    #[command(flatten)]
+    ingest: IngestArgs,
+    #[command(flatten)]
+    worker: WorkerArgs,
+    /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
+    #[arg(required = true, value_name = "FILE_OR_URL")]
+    inputs: Vec<String>,
+}
+
+/// Counts what passes on to Kafka.
+struct MeteredSink {
+    inner: KafkaFrameSink,
+    metrics: Arc<Metrics>,
+}
+
+impl FrameSink for MeteredSink {
+    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+        self.inner.send(frame)?;
+        self.metrics.frames_published.inc();
+        self.metrics.alive();
+        Ok(())
+    }
+    fn end_input(&mut self, source_id: &str, input: &str) -> Result<(), TransportError> {
+        self.inner.end_input(source_id, input)
+    }
+    fn flush(&mut self) -> Result<(), TransportError> {
+        self.inner.flush()
+    }
+}
+
+pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    let config = args.ingest.config(file, args.inputs.len())?;
+    let settings = args.worker.kafka(file);
+    let stop = config.stop.clone();
+    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed)).context("cannot install the signal handler")?;
+    let metrics = Metrics::new();
+    if let Some(listen) = args.worker.metrics_listen(file) {
+        crate::metrics::serve(metrics.clone(), listen)?;
+    }
+    if settings.create_topics {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(ensure_topics(&settings)).context("cannot create the topics")?;
+    }
+    let producer = Producer::new(&settings)?;
+    let mut sink = MeteredSink { inner: KafkaFrameSink::new(producer, &settings), metrics: metrics.clone() };
+    let registry = Registry::new(args.worker.store(file)?);
+
+    let mut failures = 0usize;
+    for input in &args.inputs {
+        let spec = InputSpec::parse(input);
+        let name = spec.display_name();
+        let source_id = args.ingest.source_id(input);
+        if let Err(refusal) = crate::commands::run::owner_allows(&registry, &source_id, &spec) {
+            eprintln!("error: {name}: {refusal}");
+            metrics.error("refused_by_owner_policy");
+            failures += 1;
+            continue;
+        }
+        let mut progress = InputProgress::new(&name);
+        let result = canvass_ingest::ingest(&spec, &source_id, &config, &mut sink, &mut |p| {
+            progress.update(p);
+        });
+        progress.finish();
+        match &result {
+            Ok(report) => {
+                metrics.frames_decoded.inc_by(report.frames_decoded);
+                tracing::info!(input = %name, source = %source_id, frames = report.frames_sampled, "published");
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                metrics.error("ingest");
+                failures += 1;
+            }
+        }
+        // Frames sent before a failure (a truncated file) are real footage: their tracks close too.
+        sink.end_input(&source_id, &name).with_context(|| format!("{name}: cannot publish its end"))?;
+        if config.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    sink.flush().context("the brokers did not acknowledge every frame")?;
+    if failures > 0 {
+        eprintln!("{failures} of {} inputs failed", args.inputs.len());
+    }
+    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

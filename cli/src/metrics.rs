@@ -1,0 +1,160 @@
+//! What the workers report on `/metrics` (Prometheus text format) and `/healthz`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+/// A worker that has not made progress for this long answers 503 on `/healthz`.
+const STALL_LIMIT_S: u64 = 120;
+
+pub struct Metrics {
+    registry: Registry,
+    pub frames_decoded: IntCounter,
+    pub frames_published: IntCounter,
+    pub frames_consumed: IntCounter,
+    pub inference_seconds: HistogramVec,
+    pub events_written: IntCounter,
+    pub consumer_lag: IntGauge,
+    pub errors: IntCounterVec,
+    pub dead_letters: IntCounter,
+    pub store_bytes_written: IntCounter,
+    /// Unix seconds of the worker's last sign of life.
+    heartbeat: AtomicU64,
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let registry = Registry::new_custom(Some("canvass".into()), None).expect("valid prefix");
+        fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+            let counter = IntCounter::new(name, help).expect("valid metric");
+            registry.register(Box::new(counter.clone())).expect("registered once");
+            counter
+        }
+        let inference_seconds = HistogramVec::new(
+            HistogramOpts::new("inference_seconds", "Inference time per frame batch, per model")
+                .buckets(prometheus::exponential_buckets(0.002, 2.0, 12).expect("valid buckets")),
+            &["model"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(inference_seconds.clone())).expect("registered once");
+        let errors =
+            IntCounterVec::new(Opts::new("errors_total", "Errors by kind"), &["kind"]).expect("valid metric");
+        registry.register(Box::new(errors.clone())).expect("registered once");
+        let consumer_lag = IntGauge::new("consumer_lag_messages", "Frames-topic messages not yet processed by this worker's partitions")
+            .expect("valid metric");
+        registry.register(Box::new(consumer_lag.clone())).expect("registered once");
+        Arc::new(Metrics {
+            frames_decoded: counter(&registry, "frames_decoded_total", "Frames decoded by ingest"),
+            frames_published: counter(&registry, "frames_published_total", "Sampled frames sent to the frames topic"),
+            frames_consumed: counter(&registry, "frames_consumed_total", "Frames taken off the frames topic"),
+            events_written: counter(&registry, "events_written_total", "Events written to the object store in segments"),
+            dead_letters: counter(&registry, "dead_letters_total", "Messages sent to the dead-letter topic"),
+            store_bytes_written: counter(&registry, "store_bytes_written_total", "Bytes written to the object store"),
+            inference_seconds,
+            consumer_lag,
+            errors,
+            registry,
+            heartbeat: AtomicU64::new(now_s()),
+        })
+    }
+
+    pub fn error(&self, kind: &str) {
+        self.errors.with_label_values(&[kind]).inc();
+    }
+
+    /// The worker calls this as it makes progress (or waits idle but healthy).
+    pub fn alive(&self) {
+        self.heartbeat.store(now_s(), Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding cannot fail");
+        String::from_utf8(out).expect("text format is UTF-8")
+    }
+
+    fn healthy(&self) -> bool {
+        now_s().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) < STALL_LIMIT_S
+    }
+}
+
+/// Serves `/metrics` and `/healthz` on its own thread until the process ends.
+pub fn serve(metrics: Arc<Metrics>, listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(listen))
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let bound = listener.local_addr()?;
+    let for_metrics = metrics.clone();
+    let app = axum::Router::new()
+        .route("/metrics", get(move || std::future::ready(for_metrics.render())))
+        .route(
+            "/healthz",
+            get(move || {
+                std::future::ready(if metrics.healthy() {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "stalled")
+                })
+            }),
+        );
+    std::thread::Builder::new().name("metrics".into()).spawn(move || {
+        if let Err(e) = runtime.block_on(async { axum::serve(listener, app).await }) {
+            tracing::error!("metrics server stopped: {e}");
+        }
+    })?;
+    tracing::info!(%bound, "serving /metrics and /healthz");
+    Ok(bound)
+}
+
+/// An object store that counts the bytes written through it.
+pub struct MeteredStore {
+    inner: canvass_serve::Store,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    pub fn new(inner: canvass_serve::Store, metrics: Arc<Metrics>) -> Self {
+        MeteredStore { inner, metrics }
+    }
+}
+
+impl canvass_store::ObjectStore for MeteredStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), canvass_store::StoreError> {
+        self.inner.put(key, bytes)?;
+        self.metrics.store_bytes_written.inc_by(bytes.len() as u64);
+        Ok(())
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<bool, canvass_store::StoreError> {
+        let created = self.inner.put_new(key, bytes)?;
+        if created {
+            self.metrics.store_bytes_written.inc_by(bytes.len() as u64);
+        }
+        Ok(created)
+    }
+    fn get(&self, key: &str) -> Result<Vec<u8>, canvass_store::StoreError> {
+        self.inner.get(key)
+    }
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, canvass_store::StoreError> {
+        self.inner.get_range(key, range)
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<canvass_store::ObjectMeta>, canvass_store::StoreError> {
+        self.inner.list(prefix)
+    }
+    fn delete(&self, key: &str) -> Result<(), canvass_store::StoreError> {
+        self.inner.delete(key)
+    }
+    fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, canvass_store::StoreError> {
+        self.inner.list_dirs(prefix)
+    }
+}

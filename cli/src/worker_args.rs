@@ -1,0 +1,64 @@
+//! Flags the distributed workers share: where the brokers and the bucket are, where to serve
+//! metrics. Each overrides its setting in the TOML file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use canvass_transport::kafka::KafkaSettings;
+
+use crate::config::{FileConfig, StoreSection};
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// Kafka bootstrap servers, host:port[,host:port]. [default: [kafka] brokers, else
+    /// localhost:9092]
+    #[arg(long, env = "CANVASS_KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// Consumer group of the detector workers. [default: canvass-detectors]
+    #[arg(long, env = "CANVASS_KAFKA_GROUP")]
+    pub group: Option<String>,
+    /// Serve /metrics and /healthz on this address, e.g. 0.0.0.0:9464.
+    #[arg(long, env = "CANVASS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// S3 bucket for events, thumbnails, checkpoints and the registry (replaces the file's
+    /// [store]); credentials from the standard AWS chain.
+    #[arg(long, env = "CANVASS_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint of an S3-compatible store (path-style addressing is used with it).
+    #[arg(long, env = "CANVASS_S3_ENDPOINT", requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+    /// Data folder, when the store is the local folder.
+    #[arg(long, env = "CANVASS_DATA")]
+    pub data: Option<PathBuf>,
+}
+
+impl WorkerArgs {
+    pub fn kafka(&self, file: &FileConfig) -> KafkaSettings {
+        let mut settings = file.kafka.clone();
+        if let Some(brokers) = &self.brokers {
+            settings.brokers = brokers.clone();
+        }
+        if let Some(group) = &self.group {
+            settings.group = group.clone();
+        }
+        settings
+    }
+
+    pub fn metrics_listen(&self, file: &FileConfig) -> Option<SocketAddr> {
+        self.metrics_listen.or(file.worker.metrics_listen)
+    }
+
+    pub fn store(&self, file: &FileConfig) -> anyhow::Result<canvass_serve::Store> {
+        let Some(bucket) = &self.s3_bucket else { return file.store(self.data.clone()) };
+        let mut s3 = match &file.store {
+            StoreSection::S3(config) => config.clone(),
+            StoreSection::Local => canvass_store::S3Config::new(bucket.clone()),
+        };
+        s3.bucket = bucket.clone();
+        if let Some(endpoint) = &self.s3_endpoint {
+            s3.endpoint = Some(endpoint.clone());
+            s3.force_path_style = true;
+        }
+        FileConfig { store: StoreSection::S3(s3), ..Default::default() }.store(None)
+    }
+}
