@@ -68,7 +68,10 @@ impl CheckpointLoader {
         let checkpoint: Checkpoint =
             serde_json::from_slice(&bytes).map_err(|e| format!("checkpoint {key} is unreadable: {e}"))?;
         if checkpoint.version != CHECKPOINT_VERSION || checkpoint.partition != partition {
-            return Err(format!("checkpoint {key} is version {} of partition {}", checkpoint.version, checkpoint.partition));
+            return Err(format!(
+                "checkpoint {key} is version {} of partition {}",
+                checkpoint.version, checkpoint.partition
+            ));
         }
         Ok(Some(checkpoint))
     }

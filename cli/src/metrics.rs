@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// A worker that has not made progress for this long answers 503 on `/healthz`.
 const STALL_LIMIT_S: u64 = 120;
@@ -48,16 +50,31 @@ impl Metrics {
         let errors =
             IntCounterVec::new(Opts::new("errors_total", "Errors by kind"), &["kind"]).expect("valid metric");
         registry.register(Box::new(errors.clone())).expect("registered once");
-        let consumer_lag = IntGauge::new("consumer_lag_messages", "Frames-topic messages not yet processed by this worker's partitions")
-            .expect("valid metric");
+        let consumer_lag = IntGauge::new(
+            "consumer_lag_messages",
+            "Frames-topic messages not yet processed by this worker's partitions",
+        )
+        .expect("valid metric");
         registry.register(Box::new(consumer_lag.clone())).expect("registered once");
         Arc::new(Metrics {
             frames_decoded: counter(&registry, "frames_decoded_total", "Frames decoded by ingest"),
-            frames_published: counter(&registry, "frames_published_total", "Sampled frames sent to the frames topic"),
+            frames_published: counter(
+                &registry,
+                "frames_published_total",
+                "Sampled frames sent to the frames topic",
+            ),
             frames_consumed: counter(&registry, "frames_consumed_total", "Frames taken off the frames topic"),
-            events_written: counter(&registry, "events_written_total", "Events written to the object store in segments"),
+            events_written: counter(
+                &registry,
+                "events_written_total",
+                "Events written to the object store in segments",
+            ),
             dead_letters: counter(&registry, "dead_letters_total", "Messages sent to the dead-letter topic"),
-            store_bytes_written: counter(&registry, "store_bytes_written_total", "Bytes written to the object store"),
+            store_bytes_written: counter(
+                &registry,
+                "store_bytes_written_total",
+                "Bytes written to the object store",
+            ),
             inference_seconds,
             consumer_lag,
             errors,
@@ -96,9 +113,8 @@ pub fn serve(metrics: Arc<Metrics>, listen: SocketAddr) -> anyhow::Result<Socket
         .with_context(|| format!("cannot listen for metrics on {listen}"))?;
     let bound = listener.local_addr()?;
     let for_metrics = metrics.clone();
-    let app = axum::Router::new()
-        .route("/metrics", get(move || std::future::ready(for_metrics.render())))
-        .route(
+    let app =
+        axum::Router::new().route("/metrics", get(move || std::future::ready(for_metrics.render()))).route(
             "/healthz",
             get(move || {
                 std::future::ready(if metrics.healthy() {
@@ -145,7 +161,11 @@ impl canvass_store::ObjectStore for MeteredStore {
     fn get(&self, key: &str) -> Result<Vec<u8>, canvass_store::StoreError> {
         self.inner.get(key)
     }
-    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, canvass_store::StoreError> {
+    fn get_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, canvass_store::StoreError> {
         self.inner.get_range(key, range)
     }
     fn list(&self, prefix: &str) -> Result<Vec<canvass_store::ObjectMeta>, canvass_store::StoreError> {

@@ -16,7 +16,8 @@ pub const SECRET_KEY: &str = "canvass-secret";
 pub struct S3Server {
     child: Child,
     pub endpoint: String,
-    _root: tempfile::TempDir,
+    port: u16,
+    root: tempfile::TempDir,
 }
 
 impl Drop for S3Server {
@@ -24,6 +25,23 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(port: u16, root: &tempfile::TempDir) -> Child {
+    let child = Command::new(s3s_fs())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s3s-fs starts");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "s3s-fs did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 fn s3s_fs() -> PathBuf {
@@ -41,20 +59,24 @@ impl S3Server {
         std::fs::create_dir(root.path().join(BUCKET)).expect("the bucket folder");
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port();
-        let child = Command::new(s3s_fs())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs starts");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "s3s-fs did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), _root: root }
+        let child = spawn(port, &root);
+        S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), port, root }
+    }
+
+    /// Adds another empty bucket.
+    pub fn create_bucket(&self, name: &str) {
+        std::fs::create_dir_all(self.root.path().join(name)).expect("the bucket folder");
+    }
+
+    /// Stops the server: every request is refused until `resume`.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port over the same objects.
+    pub fn resume(&mut self) {
+        self.child = spawn(self.port, &self.root);
     }
 
     /// A store configuration for the bucket under `prefix`. Sets the credentials in this

@@ -34,6 +34,8 @@ const SEGMENT_EVENTS: usize = 10_000;
 /// partitions then move to another worker, which resumes from the last checkpoint).
 const STORE_RETRY_LIMIT: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(200);
+/// Reading the partitions' ends is a broker round trip per partition: not every checkpoint.
+const LAG_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args)]
 pub struct DetectWorkerArgs {
@@ -73,13 +75,15 @@ struct Worker {
     oldest_pending: Option<Instant>,
     last_checkpoint: Instant,
     checkpoint_interval: Duration,
+    last_lag: Option<Instant>,
 }
 
 pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let settings = args.worker.kafka(file);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).context("cannot install the signal handler")?;
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the signal handler")?;
     let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
@@ -109,6 +113,7 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         oldest_pending: None,
         last_checkpoint: Instant::now(),
         checkpoint_interval: Duration::from_secs_f64(interval_s),
+        last_lag: None,
     };
     tracing::info!(group = %worker.settings.group, topic = %worker.settings.topics.frames, "detector worker started");
     while !stop.load(Ordering::Relaxed) {
@@ -161,7 +166,11 @@ impl Worker {
                         }
                         let skipped = self.detector.restore_streams(checkpoint.streams);
                         if skipped > 0 {
-                            tracing::warn!(partition, skipped, "tracks saved under other models start afresh");
+                            tracing::warn!(
+                                partition,
+                                skipped,
+                                "tracks saved under other models start afresh"
+                            );
                         }
                         for event in checkpoint.pending {
                             self.source_partition.insert(event.source_id.clone(), partition);
@@ -187,6 +196,17 @@ impl Worker {
         if offset < state.next_offset {
             return Ok(()); // already in the checkpoint
         }
+        if state.next_offset > 0 && offset > state.next_offset {
+            // Retention or compaction removed messages before they were read, or the broker
+            // skipped them: say so, since their frames never become events.
+            tracing::error!(
+                partition,
+                from = state.next_offset,
+                to = offset - 1,
+                "frames-topic offsets skipped"
+            );
+            self.metrics.error("offset_gap");
+        }
         let origin = format!("{}/{partition}@{offset}", self.settings.topics.frames);
         match delivery {
             Delivery::Frame { frame, .. } => {
@@ -194,20 +214,32 @@ impl Worker {
                 self.source_partition.insert(frame.header.source_id.clone(), partition);
                 match self.detector.process_batch(std::slice::from_ref(&frame)) {
                     Ok(outcome) => {
-                        for (model, took) in self.detector.models().iter().zip(self.detector.inference_times()) {
+                        for (model, took) in
+                            self.detector.models().iter().zip(self.detector.inference_times())
+                        {
                             self.metrics
                                 .inference_seconds
                                 .with_label_values(&[&model.reference.name])
                                 .observe(took.as_secs_f64());
                         }
                         for error in outcome.bad_frames {
-                            self.dead_letter(Some(frame.header.source_id.as_bytes()), &frame.encode(), &error.to_string(), &origin)?;
+                            self.dead_letter(
+                                Some(frame.header.source_id.as_bytes()),
+                                &frame.encode(),
+                                &error.to_string(),
+                                &origin,
+                            )?;
                         }
                         self.closed(partition, outcome.events)?;
                     }
                     Err(e) => {
                         let reason = format!("inference failed: {e}");
-                        self.dead_letter(Some(frame.header.source_id.as_bytes()), &frame.encode(), &reason, &origin)?;
+                        self.dead_letter(
+                            Some(frame.header.source_id.as_bytes()),
+                            &frame.encode(),
+                            &reason,
+                            &origin,
+                        )?;
                     }
                 }
             }
@@ -225,7 +257,13 @@ impl Worker {
         Ok(())
     }
 
-    fn dead_letter(&self, key: Option<&[u8]>, payload: &[u8], reason: &str, origin: &str) -> anyhow::Result<()> {
+    fn dead_letter(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        reason: &str,
+        origin: &str,
+    ) -> anyhow::Result<()> {
         tracing::error!(%origin, "to the dead-letter topic: {reason}");
         self.metrics.error("dead_letter");
         self.metrics.dead_letters.inc();
@@ -238,8 +276,17 @@ impl Worker {
     fn closed(&mut self, partition: i32, events: Vec<DetectedEvent>) -> anyhow::Result<()> {
         for detected in events {
             let json = serde_json::to_vec(&detected.event)?;
-            self.producer.send(&self.settings.topics.events, detected.event.source_id.as_bytes(), &json, Default::default())?;
-            self.pending.push(PendingEvent { partition, event: detected.event, thumbnail: Some(detected.thumbnail) });
+            self.producer.send(
+                &self.settings.topics.events,
+                detected.event.source_id.as_bytes(),
+                &json,
+                Default::default(),
+            )?;
+            self.pending.push(PendingEvent {
+                partition,
+                event: detected.event,
+                thumbnail: Some(detected.thumbnail),
+            });
             self.oldest_pending.get_or_insert_with(Instant::now);
         }
         Ok(())
@@ -262,7 +309,10 @@ impl Worker {
                 pending.thumbnail = None;
             }
         }
+        // Partitions whose checkpoint lists events that are about to be in a segment.
+        let mut emptied = HashSet::new();
         if segment_due && !self.pending.is_empty() {
+            emptied.extend(self.pending.iter().map(|p| p.partition));
             let events: Vec<DetectionEvent> = self.pending.iter().map(|p| p.event.clone()).collect();
             retry(&self.metrics, "write a segment", || self.lake.write(&events))?;
             self.metrics.events_written.inc_by(events.len() as u64);
@@ -272,7 +322,7 @@ impl Worker {
         let mut offsets = Vec::new();
         for (&partition, state) in &mut self.partitions {
             offsets.push((partition, state.next_offset));
-            if !(state.dirty || segment_due) {
+            if !(state.dirty || emptied.contains(&partition)) {
                 continue;
             }
             let sources = &self.source_partition;
@@ -283,7 +333,12 @@ impl Worker {
                 next_offset: state.next_offset,
                 written_at: Utc::now(),
                 streams: self.detector.save_streams(|source| sources.get(source) == Some(&partition)),
-                pending: self.pending.iter().filter(|p| p.partition == partition).map(|p| p.event.clone()).collect(),
+                pending: self
+                    .pending
+                    .iter()
+                    .filter(|p| p.partition == partition)
+                    .map(|p| p.event.clone())
+                    .collect(),
             };
             let bytes = serde_json::to_vec(&checkpoint)?;
             let key = crate::checkpoint::key(&self.settings, partition);
@@ -294,9 +349,12 @@ impl Worker {
         if let Err(e) = consumer.commit(&offsets) {
             tracing::warn!("{e}");
         }
-        match consumer.lag(&offsets) {
-            Ok(lag) => self.metrics.consumer_lag.set(lag),
-            Err(e) => tracing::debug!("{e}"),
+        if !stopping && self.last_lag.is_none_or(|t| t.elapsed() >= LAG_INTERVAL) {
+            match consumer.lag(&offsets) {
+                Ok(lag) => self.metrics.consumer_lag.set(lag),
+                Err(e) => tracing::debug!("{e}"),
+            }
+            self.last_lag = Some(Instant::now());
         }
         Ok(())
     }
@@ -321,7 +379,12 @@ fn retry<T>(
                 delay = (delay * 2).min(Duration::from_secs(10));
                 metrics.alive();
             }
-            Err(e) => return Err(anyhow::anyhow!("cannot {what} for {} s, giving up: {e}", STORE_RETRY_LIMIT.as_secs())),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot {what} for {} s, giving up: {e}",
+                    STORE_RETRY_LIMIT.as_secs()
+                ));
+            }
         }
     }
 }

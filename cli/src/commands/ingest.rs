@@ -54,7 +54,8 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let config = args.ingest.config(file, args.inputs.len())?;
     let settings = args.worker.kafka(file);
     let stop = config.stop.clone();
-    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed)).context("cannot install the signal handler")?;
+    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+        .context("cannot install the signal handler")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
         crate::metrics::serve(metrics.clone(), listen)?;
@@ -63,7 +64,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(ensure_topics(&settings)).context("cannot create the topics")?;
     }
-    let producer = Producer::new(&settings)?;
+    let producer = Producer::for_frames(&settings)?;
     let mut sink = MeteredSink { inner: KafkaFrameSink::new(producer, &settings), metrics: metrics.clone() };
     let registry = Registry::new(args.worker.store(file)?);
 

@@ -21,9 +21,9 @@ use canvass_store::EventLake;
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
-use crate::ingest_args::IngestArgs;
 use crate::event_output::{EventOutput, SEGMENT_MAX_AGE};
 use crate::event_table::{Hit, print_table};
+use crate::ingest_args::IngestArgs;
 use crate::progress::InputProgress;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
@@ -65,7 +65,11 @@ fn jobs(args: &RunArgs, data_dir: &Path) -> anyhow::Result<Vec<Job>> {
         return Ok(args
             .inputs
             .iter()
-            .map(|input| Job { input: input.clone(), source_id: args.ingest.source_id(input), start: args.ingest.start })
+            .map(|input| Job {
+                input: input.clone(),
+                source_id: args.ingest.source_id(input),
+                start: args.ingest.start,
+            })
             .collect());
     }
     if args.ingest.start.is_some() {
@@ -195,7 +199,11 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
 /// The camera owner's policy, where the source is a registered camera (see the registry in
 /// `canvass serve`): a live stream is refused unless the owner allows live access now.
-pub(crate) fn owner_allows(registry: &Registry<Store>, source_id: &str, spec: &InputSpec) -> Result<(), String> {
+pub(crate) fn owner_allows(
+    registry: &Registry<Store>,
+    source_id: &str,
+    spec: &InputSpec,
+) -> Result<(), String> {
     let camera =
         registry.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
     let live = !matches!(spec, InputSpec::File(_));

@@ -48,6 +48,18 @@ impl Producer {
     /// Idempotent (no duplicates from retries, order kept per partition), acks from all
     /// in-sync replicas, lz4, and a bounded local queue: `send` waits when it is full.
     pub fn new(settings: &KafkaSettings) -> Result<Producer, KafkaError> {
+        Producer::with_defaults(settings, &[])
+    }
+
+    /// The producer for the frames topic: one frame per record batch. Frames are tens of KB
+    /// of JPEG, so batching gains little, and a detector that resumes at an offset inside a
+    /// batch got nothing from tansu 0.6 until the next batch (measured: a resumed worker lost
+    /// the rest of a 44-frame batch); with one record per batch every offset starts one.
+    pub fn for_frames(settings: &KafkaSettings) -> Result<Producer, KafkaError> {
+        Producer::with_defaults(settings, &[("batch.num.messages", "1")])
+    }
+
+    fn with_defaults(settings: &KafkaSettings, extra: &[(&str, &str)]) -> Result<Producer, KafkaError> {
         let mut config = settings.client_config();
         for (key, value) in [
             ("enable.idempotence", "true"),
@@ -60,9 +72,12 @@ impl Producer {
             ("queue.buffering.max.messages", "10000"),
             // Retried for this long (a broker restart) before a delivery counts as failed.
             ("message.timeout.ms", "300000"),
-        ] {
-            if !settings.properties.contains_key(key) {
-                config.set(key, value);
+        ]
+        .iter()
+        .chain(extra)
+        {
+            if !settings.properties.contains_key(*key) {
+                config.set(*key, *value);
             }
         }
         let inner = config

@@ -111,7 +111,7 @@ fn a_partition_starts_where_the_workers_checkpoint_says() {
     cluster.create_topic("one", 1, 1).unwrap();
     let settings =
         KafkaSettings { topics: Topics { frames: "one".into(), ..settings.topics.clone() }, ..settings };
-    let mut sink = KafkaFrameSink::new(Producer::new(&settings).unwrap(), &settings);
+    let mut sink = KafkaFrameSink::new(Producer::for_frames(&settings).unwrap(), &settings);
     for seq in 0..6 {
         sink.send(&frame("cam", seq)).unwrap();
     }

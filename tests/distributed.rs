@@ -1,0 +1,189 @@
+//! The distributed mode end to end, on real services: a Kafka-protocol broker (tansu), S3
+//! servers (s3s-fs) and `canvass ingest` / `canvass detect` as separate processes. In every
+//! case, faults included, the events search sees must equal those of the embedded
+//! `canvass run` on the same clip: the same ids, the same count, the same content.
+
+#[path = "distributed/cluster.rs"]
+mod cluster;
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use canvass_schemas::DetectionEvent;
+use canvass_store::{EventLake, LocalStore, Pruning};
+use cluster::{Cluster, PATIENCE, Worker};
+use support::{canvass, describe, sample_video};
+
+const START: &str = "2026-11-20T10:00:00Z";
+
+/// The embedded run's events for a clip, computed once per clip and frame rate.
+fn embedded(clip: &str, fps: &str) -> Vec<DetectionEvent> {
+    static RUNS: Mutex<BTreeMap<(String, String), Vec<DetectionEvent>>> = Mutex::new(BTreeMap::new());
+    let key = (clip.to_string(), fps.to_string());
+    if let Some(events) = RUNS.lock().unwrap().get(&key) {
+        return events.clone();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = canvass()
+        .args(["run", "--fps", fps, "--start", START, "--data"])
+        .arg(dir.path())
+        .arg(clip)
+        .env("CANVASS_INTRA_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let (mut events, _) = EventLake::new(LocalStore::new(dir.path())).scan(&Pruning::default()).unwrap();
+    events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    assert!(!events.is_empty(), "the clip has events to compare");
+    RUNS.lock().unwrap().insert(key, events.clone());
+    events
+}
+
+fn clip(name: &str) -> String {
+    sample_video(name).display().to_string()
+}
+
+fn assert_same_events(cluster: &Cluster, want: &[DetectionEvent]) {
+    let got = cluster.events();
+    let ids = |events: &[DetectionEvent]| events.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>();
+    if ids(&got) != ids(want) {
+        let brief = |e: &DetectionEvent| {
+            format!(
+                "{} {:?} {}..{} us, {} frames",
+                e.event_id, e.class, e.media_start_us, e.media_end_us, e.frames
+            )
+        };
+        let missing: Vec<String> =
+            want.iter().filter(|w| !got.iter().any(|g| g.event_id == w.event_id)).map(brief).collect();
+        let extra: Vec<String> =
+            got.iter().filter(|g| !want.iter().any(|w| w.event_id == g.event_id)).map(brief).collect();
+        panic!(
+            "{} events, the embedded run has {}\nmissing:\n{}\nextra:\n{}",
+            got.len(),
+            want.len(),
+            missing.join("\n"),
+            extra.join("\n")
+        );
+    }
+    for (got, want) in got.iter().zip(want) {
+        assert_eq!(got, want, "event {} differs from the embedded run's", want.event_id);
+    }
+    // A replay may store an event a second time; every copy must be the same event.
+    for (id, copies) in cluster.stored_rows() {
+        assert!(copies.windows(2).all(|w| w[0] == w[1]), "stored copies of {id} differ");
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < PATIENCE, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn finish_ingest(ingest: Worker) {
+    let out = ingest.wait();
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// Stops the detectors with SIGTERM (they write what is pending) once everything is processed.
+fn drain(cluster: &Cluster, detectors: Vec<Worker>) -> Vec<String> {
+    cluster.wait_until_processed();
+    detectors
+        .into_iter()
+        .map(|d| {
+            let out = d.terminate();
+            assert!(out.status.success(), "{}", describe(&out));
+            support::text(&out.stderr)
+        })
+        .collect()
+}
+
+#[test]
+fn one_ingest_and_two_detectors_give_the_embedded_runs_events() {
+    let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "2");
+    let cluster = Cluster::start();
+    let detectors = vec![cluster.detector(), cluster.detector()];
+    finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "2"));
+    let logs = drain(&cluster, detectors);
+    assert_same_events(&cluster, &want);
+    assert!(logs.iter().all(|log| log.contains("rebalance")), "both joined the group: {logs:?}");
+}
+
+#[test]
+fn a_detector_killed_mid_stream_is_replaced_and_nothing_is_lost_or_duplicated() {
+    let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "6");
+    let cluster = Cluster::start();
+    let first = cluster.detector();
+    finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "6"));
+    wait_for("the first detector to be mid-stream", || first.metric("canvass_frames_consumed_total") >= 30.0);
+    first.kill_9();
+    let second = cluster.detector();
+    let logs = drain(&cluster, vec![second]);
+    assert!(logs[0].contains("resumed from checkpoint"), "{}", logs[0]);
+    eprintln!("{}", logs[0]);
+    assert_same_events(&cluster, &want);
+}
+
+#[test]
+fn a_broker_restart_during_ingest_loses_nothing() {
+    let want = embedded(&clip("car-detection.mp4"), "6");
+    let mut cluster = Cluster::start();
+    let detector = cluster.detector();
+    let ingest = cluster.ingest(&[(&clip("car-detection.mp4"), START)], "6");
+    wait_for("ingest to publish", || ingest.metric("canvass_frames_published_total") >= 5.0);
+    cluster.broker.restart(Duration::from_secs(2));
+    finish_ingest(ingest);
+    drain(&cluster, vec![detector]);
+    assert_same_events(&cluster, &want);
+}
+
+#[test]
+fn s3_refusing_requests_for_30_s_delays_the_events_but_loses_none() {
+    let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "6");
+    let mut cluster = Cluster::start();
+    let detector = cluster.detector();
+    finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "6"));
+    wait_for("the detector to be mid-stream", || detector.metric("canvass_frames_consumed_total") >= 10.0);
+    cluster.events.stop();
+    std::thread::sleep(Duration::from_secs(30));
+    cluster.events.resume();
+    let refused = detector.metric("canvass_errors_total{kind=\"store\"}");
+    drain(&cluster, vec![detector]);
+    assert!(refused > 0.0, "the worker met the outage (and retried)");
+    assert_same_events(&cluster, &want);
+}
+
+#[test]
+fn a_poison_message_goes_to_the_dead_letter_topic_and_the_worker_goes_on() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let want = embedded(&clip("pistol_range.mp4"), "2");
+    let cluster = Cluster::start();
+    // Poison first, on the clip's own partition, so the clip's frames queue up behind it.
+    finish_ingest(cluster.ingest(&[(&clip("pistol_range.mp4"), START)], "2"));
+    let producer: BaseProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", cluster.broker.address()).create().unwrap();
+    let headers = OwnedHeaders::new().insert(Header { key: "canvass-kind", value: Some("frame") });
+    producer
+        .send(
+            BaseRecord::to(cluster::FRAMES_TOPIC)
+                .key("pistol_range")
+                .payload("CVF1 garbage")
+                .headers(headers),
+        )
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let detector = cluster.detector();
+    drain(&cluster, vec![detector]);
+    assert_same_events(&cluster, &want);
+    let letters = cluster.dead_letters();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let (payload, headers) = &letters[0];
+    assert_eq!(payload, b"CVF1 garbage", "the message is kept as it was");
+    assert!(headers["canvass-error"].starts_with("malformed frame message"), "{headers:?}");
+    assert!(headers["canvass-origin"].starts_with("canvass.frames.v1/"), "{headers:?}");
+}
