@@ -54,6 +54,9 @@ enum Command {
     Janitor(commands::governance::JanitorArgs),
     /// Make an API token and the hash to configure for it.
     Token,
+    /// Check a configuration file.
+    #[command(subcommand)]
+    Config(commands::check_config::ConfigCommand),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => commands::governance::audit(command, &file),
         Command::Janitor(args) => commands::governance::janitor(args, &file),
         Command::Token => commands::governance::token(),
+        Command::Config(command) => commands::check_config::run(command, &file),
     });
     match result {
         Ok(code) => code,

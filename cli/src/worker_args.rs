@@ -17,6 +17,18 @@ pub struct WorkerArgs {
     /// Consumer group of the detector workers. [default: canvass-detectors]
     #[arg(long, env = "CANVASS_KAFKA_GROUP")]
     pub group: Option<String>,
+    /// Kafka security.protocol: plaintext, ssl, sasl_plaintext or sasl_ssl.
+    #[arg(long, env = "CANVASS_KAFKA_SECURITY_PROTOCOL")]
+    pub kafka_security_protocol: Option<String>,
+    /// CA certificate (PEM) that signed the brokers' certificates.
+    #[arg(long, env = "CANVASS_KAFKA_CA_FILE", value_name = "PEM")]
+    pub kafka_ca_file: Option<PathBuf>,
+    /// SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and user; the password only by
+    /// environment, CANVASS_KAFKA_SASL_PASSWORD, so it stays out of process listings.
+    #[arg(long, env = "CANVASS_KAFKA_SASL_MECHANISM")]
+    pub kafka_sasl_mechanism: Option<String>,
+    #[arg(long, env = "CANVASS_KAFKA_SASL_USERNAME")]
+    pub kafka_sasl_username: Option<String>,
     /// Serve /metrics and /healthz on this address, e.g. 0.0.0.0:9464.
     #[arg(long, env = "CANVASS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -40,6 +52,18 @@ impl WorkerArgs {
         }
         if let Some(group) = &self.group {
             settings.group = group.clone();
+        }
+        let password = std::env::var("CANVASS_KAFKA_SASL_PASSWORD").ok();
+        for (key, value) in [
+            ("security.protocol", self.kafka_security_protocol.clone()),
+            ("ssl.ca.location", self.kafka_ca_file.as_ref().map(|p| p.display().to_string())),
+            ("sasl.mechanism", self.kafka_sasl_mechanism.clone()),
+            ("sasl.username", self.kafka_sasl_username.clone()),
+            ("sasl.password", password),
+        ] {
+            if let Some(value) = value {
+                settings.properties.insert(key.to_string(), value);
+            }
         }
         settings
     }
