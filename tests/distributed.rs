@@ -76,28 +76,34 @@ fn assert_same_events(cluster: &Cluster, want: &[DetectionEvent]) {
     }
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+/// Waits until a worker's metric reaches `at_least` (the worker must stay up meanwhile).
+fn wait_for_metric(worker: &mut Worker, metric: &str, at_least: f64) {
     let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < PATIENCE, "gave up waiting for {what}");
+    while worker.metric(metric) < at_least {
+        worker.assert_running();
+        assert!(
+            started.elapsed() < PATIENCE,
+            "gave up waiting for {metric} >= {at_least}:\n{}",
+            worker.output()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn finish_ingest(ingest: Worker) {
-    let out = ingest.wait();
-    assert!(out.status.success(), "{}", describe(&out));
+    let (status, output) = ingest.wait();
+    assert!(status.success(), "ingest failed ({status}):\n{output}");
 }
 
 /// Stops the detectors with SIGTERM (they write what is pending) once everything is processed.
-fn drain(cluster: &Cluster, detectors: Vec<Worker>) -> Vec<String> {
-    cluster.wait_until_processed();
+fn drain(cluster: &Cluster, mut detectors: Vec<Worker>) -> Vec<String> {
+    cluster.wait_until_processed(&mut detectors);
     detectors
         .into_iter()
         .map(|d| {
-            let out = d.terminate();
-            assert!(out.status.success(), "{}", describe(&out));
-            support::text(&out.stderr)
+            let (status, output) = d.terminate();
+            assert!(status.success(), "a detector failed ({status}):\n{output}");
+            output
         })
         .collect()
 }
@@ -105,7 +111,7 @@ fn drain(cluster: &Cluster, detectors: Vec<Worker>) -> Vec<String> {
 #[test]
 fn one_ingest_and_two_detectors_give_the_embedded_runs_events() {
     let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "2");
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(false);
     let detectors = vec![cluster.detector(), cluster.detector()];
     finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "2"));
     let logs = drain(&cluster, detectors);
@@ -116,25 +122,24 @@ fn one_ingest_and_two_detectors_give_the_embedded_runs_events() {
 #[test]
 fn a_detector_killed_mid_stream_is_replaced_and_nothing_is_lost_or_duplicated() {
     let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "6");
-    let cluster = Cluster::start();
-    let first = cluster.detector();
+    let cluster = Cluster::start(false);
+    let mut first = cluster.detector();
     finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "6"));
-    wait_for("the first detector to be mid-stream", || first.metric("canvass_frames_consumed_total") >= 30.0);
+    wait_for_metric(&mut first, "canvass_frames_consumed_total", 30.0);
     first.kill_9();
     let second = cluster.detector();
     let logs = drain(&cluster, vec![second]);
     assert!(logs[0].contains("resumed from checkpoint"), "{}", logs[0]);
-    eprintln!("{}", logs[0]);
     assert_same_events(&cluster, &want);
 }
 
 #[test]
 fn a_broker_restart_during_ingest_loses_nothing() {
     let want = embedded(&clip("car-detection.mp4"), "6");
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start(true);
     let detector = cluster.detector();
-    let ingest = cluster.ingest(&[(&clip("car-detection.mp4"), START)], "6");
-    wait_for("ingest to publish", || ingest.metric("canvass_frames_published_total") >= 5.0);
+    let mut ingest = cluster.ingest(&[(&clip("car-detection.mp4"), START)], "6");
+    wait_for_metric(&mut ingest, "canvass_frames_published_total", 5.0);
     cluster.broker.restart(Duration::from_secs(2));
     finish_ingest(ingest);
     drain(&cluster, vec![detector]);
@@ -144,10 +149,10 @@ fn a_broker_restart_during_ingest_loses_nothing() {
 #[test]
 fn s3_refusing_requests_for_30_s_delays_the_events_but_loses_none() {
     let want = embedded(&clip("opencv4nodejs_traffic.mp4"), "6");
-    let mut cluster = Cluster::start();
-    let detector = cluster.detector();
+    let mut cluster = Cluster::start(false);
+    let mut detector = cluster.detector();
     finish_ingest(cluster.ingest(&[(&clip("opencv4nodejs_traffic.mp4"), START)], "6"));
-    wait_for("the detector to be mid-stream", || detector.metric("canvass_frames_consumed_total") >= 10.0);
+    wait_for_metric(&mut detector, "canvass_frames_consumed_total", 10.0);
     cluster.events.stop();
     std::thread::sleep(Duration::from_secs(30));
     cluster.events.resume();
@@ -162,7 +167,7 @@ fn a_poison_message_goes_to_the_dead_letter_topic_and_the_worker_goes_on() {
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let want = embedded(&clip("pistol_range.mp4"), "2");
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(false);
     // Poison first, on the clip's own partition, so the clip's frames queue up behind it.
     finish_ingest(cluster.ingest(&[(&clip("pistol_range.mp4"), START)], "2"));
     let producer: BaseProducer =

@@ -1,25 +1,26 @@
-//! A one-machine distributed deployment for tests: a real Kafka-protocol broker (tansu, whose
-//! log lives in its own S3 server so it survives a restart), an S3 server for the events
-//! (s3s-fs), and the `canvass` workers as child processes.
+//! A one-machine distributed deployment for tests: a real Kafka-protocol broker (tansu, in
+//! memory, or with its log in its own S3 server where it must survive a restart), an S3 server
+//! for the events (s3s-fs), and the `canvass` workers as child processes.
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use canvass_schemas::DetectionEvent;
+use canvass_store::ObjectStore;
 use canvass_store::testing::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use canvass_store::{EventLake, Pruning, S3Store};
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::support::canvass;
 
 pub const FRAMES_TOPIC: &str = "canvass.frames.v1";
 pub const PARTITIONS: i32 = 4;
 /// Long enough for a slow shared machine; nothing is judged on time.
-pub const PATIENCE: Duration = Duration::from_secs(300);
+pub const PATIENCE: Duration = Duration::from_secs(240);
 
 fn tansu() -> PathBuf {
     let path = std::env::var_os("CANVASS_TANSU").map(PathBuf::from).unwrap_or_else(|| {
@@ -44,32 +45,39 @@ fn wait_for_port(port: u16, what: &str) {
 pub struct Broker {
     child: Child,
     port: u16,
-    log_store: S3Server,
+    /// Where a durable broker keeps its log; `None`: in memory.
+    log_store: Option<S3Server>,
 }
 
 impl Broker {
-    pub fn start() -> Broker {
-        let log_store = S3Server::start();
-        log_store.create_bucket("tansu");
+    /// `durable`: the log survives a restart (tansu's S3 storage engine; slower, and under
+    /// load its metadata lagged: in-memory is used wherever no restart is needed).
+    pub fn start(durable: bool) -> Broker {
+        let log_store = durable.then(|| {
+            let store = S3Server::start();
+            store.create_bucket("tansu");
+            store
+        });
         let port = free_port();
-        let child = Broker::spawn(port, &log_store);
+        let child = Broker::spawn(port, log_store.as_ref());
         Broker { child, port, log_store }
     }
 
-    fn spawn(port: u16, log_store: &S3Server) -> Child {
+    fn spawn(port: u16, log_store: Option<&S3Server>) -> Child {
         let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "s3://tansu/"])
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT", &log_store.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
+        let mut cmd = Command::new(tansu());
+        cmd.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
+        match log_store {
+            Some(store) => cmd
+                .args(["--storage-engine", "s3://tansu/"])
+                .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .env("AWS_ENDPOINT", &store.endpoint)
+                .env("AWS_ALLOW_HTTP", "true"),
+            None => cmd.args(["--storage-engine", "memory://tansu/"]),
+        };
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("tansu starts");
         wait_for_port(port, "tansu");
         child
     }
@@ -80,10 +88,11 @@ impl Broker {
 
     /// kill -9, then the same broker again on the same port and log.
     pub fn restart(&mut self, down_for: Duration) {
+        assert!(self.log_store.is_some(), "an in-memory broker loses everything on restart");
         let _ = self.child.kill();
         let _ = self.child.wait();
         std::thread::sleep(down_for);
-        self.child = Broker::spawn(self.port, &self.log_store);
+        self.child = Broker::spawn(self.port, self.log_store.as_ref());
     }
 }
 
@@ -99,32 +108,45 @@ pub struct Cluster {
     pub events: S3Server,
     pub group: String,
     config: tempfile::TempDir,
+    workers_started: std::cell::Cell<u32>,
 }
 
-/// A worker process that is stopped (SIGKILL) if the test ends without stopping it.
+/// A worker process that is stopped (SIGKILL) if the test ends without stopping it. Its
+/// output goes to a file, shown when something fails.
 pub struct Worker {
     pub child: Child,
     pub metrics_port: u16,
+    log: PathBuf,
 }
 
 impl Worker {
     /// SIGTERM, then waits: the worker flushes, checkpoints and exits.
-    pub fn terminate(mut self) -> Output {
+    pub fn terminate(self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
-        child.wait_with_output().unwrap()
+        self.wait()
     }
 
-    /// Waits for it to exit by itself.
-    pub fn wait(mut self) -> Output {
-        let child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
-        child.wait_with_output().unwrap()
+    /// Waits for it to exit by itself; its status and output.
+    pub fn wait(mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        (status, self.output())
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn kill_9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Panics with the worker's output if it has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("a worker exited early ({status}):\n{}", self.output());
+        }
     }
 
     /// One counter or gauge from its /metrics (0 until it answers).
@@ -159,8 +181,8 @@ pub fn metric(port: u16, name: &str) -> f64 {
 }
 
 impl Cluster {
-    pub fn start() -> Cluster {
-        let broker = Broker::start();
+    pub fn start(durable_broker: bool) -> Cluster {
+        let broker = Broker::start(durable_broker);
         let events = S3Server::start();
         let config = tempfile::tempdir().unwrap();
         // Few partitions keep a test's rebalances quick; the checkpoint interval is short so a
@@ -170,7 +192,7 @@ impl Cluster {
             format!("[kafka]\npartitions = {PARTITIONS}\n\n[worker]\ncheckpoint_interval_s = 1\n"),
         )
         .unwrap();
-        Cluster { broker, events, group: "detectors".into(), config }
+        Cluster { broker, events, group: "detectors".into(), config, workers_started: Default::default() }
     }
 
     fn command(&self) -> Command {
@@ -187,16 +209,20 @@ impl Cluster {
         cmd
     }
 
+    fn spawn(&self, mut cmd: Command, metrics_port: u16) -> Worker {
+        let n = self.workers_started.get() + 1;
+        self.workers_started.set(n);
+        let log = self.config.path().join(format!("worker-{n}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = cmd.stdout(file.try_clone().unwrap()).stderr(file).spawn().expect("canvass starts");
+        Worker { child, metrics_port, log }
+    }
+
     pub fn detector(&self) -> Worker {
         let metrics_port = free_port();
-        let child = self
-            .command()
-            .args(["detect", "--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("canvass detect starts");
-        Worker { child, metrics_port }
+        let mut cmd = self.command();
+        cmd.args(["detect", "--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
+        self.spawn(cmd, metrics_port)
     }
 
     /// `canvass ingest` on the clips, running (with /metrics) until waited for.
@@ -207,50 +233,47 @@ impl Cluster {
         assert_eq!(clips.len(), 1, "--start is per recording: one clip per ingest");
         let (clip, start) = clips[0];
         cmd.args(["--start", start]).arg(clip);
-        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("canvass ingest starts");
-        Worker { child, metrics_port }
+        self.spawn(cmd, metrics_port)
     }
 
-    fn admin_consumer(&self) -> BaseConsumer {
-        ClientConfig::new()
-            .set("bootstrap.servers", self.broker.address())
-            .set("group.id", &self.group)
-            .create()
-            .unwrap()
-    }
-
-    /// Waits until the group's committed offsets (written after each checkpoint) reach the end
-    /// of every frames partition: every frame is processed and checkpointed.
-    pub fn wait_until_processed(&self) {
-        let consumer = self.admin_consumer();
+    /// Waits until the detectors' checkpoints (in the object store, written after the events
+    /// they cover) reach the end of every frames partition: every frame is processed.
+    pub fn wait_until_processed(&self, workers: &mut [Worker]) {
+        let consumer: BaseConsumer =
+            ClientConfig::new().set("bootstrap.servers", self.broker.address()).create().unwrap();
+        let store = S3Store::new(self.events.config("")).unwrap();
         let started = Instant::now();
         loop {
             let mut behind = 0i64;
-            let mut tpl = TopicPartitionList::new();
+            let mut published = 0i64;
             for p in 0..PARTITIONS {
-                tpl.add_partition(FRAMES_TOPIC, p);
-            }
-            let committed = consumer.committed_offsets(tpl, Duration::from_secs(10));
-            for p in 0..PARTITIONS {
-                let high = consumer
-                    .fetch_watermarks(FRAMES_TOPIC, p, Duration::from_secs(10))
-                    .map(|w| w.1)
-                    .unwrap_or(1);
-                let at = committed
-                    .as_ref()
+                let Ok((_, high)) = consumer.fetch_watermarks(FRAMES_TOPIC, p, Duration::from_secs(10))
+                else {
+                    behind += 1;
+                    continue;
+                };
+                let key = format!("checkpoints/v1/detect/{}/{FRAMES_TOPIC}/{p:05}.json", self.group);
+                let next = store
+                    .get(&key)
                     .ok()
-                    .and_then(|c| c.find_partition(FRAMES_TOPIC, p))
-                    .and_then(|e| match e.offset() {
-                        Offset::Offset(o) => Some(o),
-                        _ => None,
-                    })
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                    .and_then(|c| c["next_offset"].as_i64())
                     .unwrap_or(0);
-                behind += (high - at).max(0);
+                published += high;
+                behind += (high - next).max(0);
             }
-            if behind == 0 {
+            // The test published before it waits: an empty topic is metadata not caught up yet.
+            if behind == 0 && published > 0 {
                 return;
             }
-            assert!(started.elapsed() < PATIENCE, "{behind} frames-topic messages still unprocessed");
+            workers.iter_mut().for_each(Worker::assert_running);
+            if started.elapsed() > PATIENCE {
+                let logs: Vec<String> = workers.iter().map(Worker::output).collect();
+                panic!(
+                    "{behind} frames-topic messages still unprocessed; worker output:\n{}",
+                    logs.join("\n-----\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(500));
         }
     }
