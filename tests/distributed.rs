@@ -192,3 +192,16 @@ fn a_poison_message_goes_to_the_dead_letter_topic_and_the_worker_goes_on() {
     assert!(headers["canvass-error"].starts_with("malformed frame message"), "{headers:?}");
     assert!(headers["canvass-origin"].starts_with("canvass.frames.v1/"), "{headers:?}");
 }
+
+#[test]
+fn kafka_tls_settings_reach_the_client_and_a_bad_ca_file_is_named() {
+    let out = canvass()
+        .args(["ingest", "--brokers", "127.0.0.1:1", "--kafka-security-protocol", "ssl"])
+        .args(["--kafka-ca-file", "/nonexistent/ca.pem"])
+        .arg(clip("pistol_range.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = support::text(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("ssl.ca.location"), "{stderr}");
+}

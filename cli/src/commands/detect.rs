@@ -92,7 +92,9 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let store: Store = Arc::new(MeteredStore::new(args.worker.store(file)?, metrics.clone()));
     if settings.create_topics {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(ensure_topics(&settings)).context("cannot create the topics")?;
+        runtime.block_on(ensure_topics(&settings)).with_context(|| {
+            format!("cannot create the topics on the Kafka brokers at {}", settings.brokers)
+        })?;
     }
     let interval_s = args.checkpoint_interval.or(file.worker.checkpoint_interval_s).unwrap_or(5.0);
     if !(interval_s.is_finite() && interval_s > 0.0) {

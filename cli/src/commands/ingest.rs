@@ -62,7 +62,9 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     }
     if settings.create_topics {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(ensure_topics(&settings)).context("cannot create the topics")?;
+        runtime.block_on(ensure_topics(&settings)).with_context(|| {
+            format!("cannot create the topics on the Kafka brokers at {}", settings.brokers)
+        })?;
     }
     let producer = Producer::for_frames(&settings)?;
     let mut sink = MeteredSink { inner: KafkaFrameSink::new(producer, &settings), metrics: metrics.clone() };

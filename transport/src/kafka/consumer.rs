@@ -134,10 +134,10 @@ impl FrameConsumer {
         let context = GroupContext { topic: topic.clone(), offsets, rebalances: Mutex::new(Vec::new()) };
         let consumer: BaseConsumer<GroupContext> = config
             .create_with_context(context)
-            .map_err(|source| KafkaError::Client { role: "consumer", source })?;
+            .map_err(|error| KafkaError::Client { role: "consumer", error })?;
         consumer
             .subscribe(&[&topic])
-            .map_err(|source| KafkaError::Operation { what: format!("subscribe to {topic}"), source })?;
+            .map_err(|error| KafkaError::Operation { what: format!("subscribe to {topic}"), error })?;
         Ok(FrameConsumer { consumer, topic })
     }
 
@@ -146,7 +146,7 @@ impl FrameConsumer {
     pub fn poll(&self, timeout: Duration) -> Result<Option<Delivery>, KafkaError> {
         match self.consumer.poll(timeout) {
             None => Ok(None),
-            Some(Err(source)) => Err(KafkaError::Operation { what: "poll".into(), source }),
+            Some(Err(error)) => Err(KafkaError::Operation { what: "poll".into(), error }),
             Some(Ok(message)) => Ok(Some(read(&message))),
         }
     }
@@ -161,14 +161,14 @@ impl FrameConsumer {
         let mut tpl = TopicPartitionList::new();
         for &(partition, offset) in next_offsets {
             tpl.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
-                .map_err(|source| KafkaError::Operation { what: "commit".into(), source })?;
+                .map_err(|error| KafkaError::Operation { what: "commit".into(), error })?;
         }
         if tpl.count() == 0 {
             return Ok(());
         }
         self.consumer
             .commit(&tpl, CommitMode::Async)
-            .map_err(|source| KafkaError::Operation { what: "commit".into(), source })
+            .map_err(|error| KafkaError::Operation { what: "commit".into(), error })
     }
 
     /// Messages behind the end of each assigned partition, given the next offsets to read.
@@ -178,7 +178,7 @@ impl FrameConsumer {
             let (_, high) = self
                 .consumer
                 .fetch_watermarks(&self.topic, partition, Duration::from_secs(5))
-                .map_err(|source| KafkaError::Operation { what: "read watermarks".into(), source })?;
+                .map_err(|error| KafkaError::Operation { what: "read watermarks".into(), error })?;
             total += (high - next).max(0);
         }
         Ok(total)

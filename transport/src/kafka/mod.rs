@@ -39,10 +39,10 @@ pub struct EndOfInput {
 /// Kafka failures, named by what was being done.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
-    #[error("kafka: cannot create the {role}: {source}")]
-    Client { role: &'static str, source: rdkafka::error::KafkaError },
-    #[error("kafka: {what}: {source}")]
-    Operation { what: String, source: rdkafka::error::KafkaError },
+    #[error("kafka: cannot create the {role}: {error}")]
+    Client { role: &'static str, error: rdkafka::error::KafkaError },
+    #[error("kafka: {what}: {error}")]
+    Operation { what: String, error: rdkafka::error::KafkaError },
     #[error("kafka: delivery to {topic} failed: {reason}")]
     Delivery { topic: String, reason: String },
     #[error("kafka: {0}")]

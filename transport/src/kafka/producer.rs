@@ -82,7 +82,7 @@ impl Producer {
         }
         let inner = config
             .create_with_context(DeliveryReport::default())
-            .map_err(|source| KafkaError::Client { role: "producer", source })?;
+            .map_err(|error| KafkaError::Client { role: "producer", error })?;
         Ok(Producer { inner })
     }
 
@@ -104,8 +104,8 @@ impl Producer {
                     std::thread::sleep(Duration::from_millis(5));
                     self.check()?;
                 }
-                Err((source, _)) => {
-                    return Err(KafkaError::Operation { what: format!("send to {topic}"), source });
+                Err((error, _)) => {
+                    return Err(KafkaError::Operation { what: format!("send to {topic}"), error });
                 }
             }
         }
@@ -131,7 +131,7 @@ impl Producer {
     pub fn flush(&self) -> Result<(), KafkaError> {
         self.inner
             .flush(FLUSH_TIMEOUT)
-            .map_err(|source| KafkaError::Operation { what: "flush".into(), source })?;
+            .map_err(|error| KafkaError::Operation { what: "flush".into(), error })?;
         self.check()
     }
 

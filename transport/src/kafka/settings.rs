@@ -79,7 +79,7 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = settings
         .client_config()
         .create()
-        .map_err(|source| KafkaError::Client { role: "admin client", source })?;
+        .map_err(|error| KafkaError::Client { role: "admin client", error })?;
     let replication = || TopicReplication::Fixed(settings.replication);
     let t = &settings.topics;
     let topics = [
@@ -91,7 +91,7 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
     let results = admin
         .create_topics(&topics, &options)
         .await
-        .map_err(|source| KafkaError::Operation { what: "create topics".into(), source })?;
+        .map_err(|error| KafkaError::Operation { what: "create topics".into(), error })?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
