@@ -82,13 +82,17 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
             continue;
         }
         let mut progress = InputProgress::new(&name);
+        // Counted as decoding goes, so a live stream's rate shows while it runs.
+        let mut decoded = 0;
         let result = canvass_ingest::ingest(&spec, &source_id, &config, &mut sink, &mut |p| {
+            metrics.frames_decoded.inc_by(p.frames_decoded.saturating_sub(decoded));
+            decoded = decoded.max(p.frames_decoded);
             progress.update(p);
         });
         progress.finish();
         match &result {
             Ok(report) => {
-                metrics.frames_decoded.inc_by(report.frames_decoded);
+                metrics.frames_decoded.inc_by(report.frames_decoded.saturating_sub(decoded));
                 tracing::info!(input = %name, source = %source_id, frames = report.frames_sampled, "published");
             }
             Err(e) => {
