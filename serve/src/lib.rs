@@ -40,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::events::thumbnail,
         routes::events::frame,
         routes::events::export,
+        routes::timeline::timeline,
         routes::cameras::list,
         routes::cameras::register,
         routes::cameras::get,
@@ -59,9 +60,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
-    use routes::{audit, cameras, events, holds};
+    use routes::{audit, cameras, events, holds, timeline};
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
-    Router::new()
+    let web_dir = service.settings.web_dir.clone();
+    let api = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
         .route("/v1/search", get(events::search))
@@ -73,11 +75,36 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
         .route("/v1/holds", get(holds::list).post(holds::place))
         .route("/v1/audit", get(audit::read))
-        .fallback(events::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/v1/timeline", get(timeline::timeline))
+        .route("/v1/{*rest}", axum::routing::any(events::not_found));
+    let app = match web_dir {
+        Some(dir) => api.fallback_service(web_page(&dir)),
+        None => api.fallback(events::not_found),
+    };
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::new())
         .with_state(AppState(service))
+}
+
+/// The built page and its assets; any other path gets the page (it routes on the client). Only
+/// this origin may supply scripts, styles, images and connections: nothing from a CDN.
+fn web_page(dir: &std::path::Path) -> Router {
+    use axum::http::{HeaderValue, header};
+    use tower_http::services::{ServeDir, ServeFile};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let csp = "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
+               connect-src 'self'; frame-ancestors 'none'";
+    Router::new()
+        .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// Runs the janitor every `interval` until the process ends.

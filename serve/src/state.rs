@@ -36,6 +36,8 @@ pub struct ServeSettings {
     /// PEM certificate chain and private key: with both, `serve` speaks HTTPS.
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
+    /// The investigator's web page (the set-up step builds it into `web/dist`); served at `/`.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServeSettings {
@@ -49,6 +51,7 @@ impl Default for ServeSettings {
             request_timeout_s: 30,
             tls_cert: None,
             tls_key: None,
+            web_dir: None,
         }
     }
 }

@@ -282,6 +282,7 @@ fn the_openapi_document_lists_the_api() {
         "/v1/cameras/{id}",
         "/v1/holds",
         "/v1/audit",
+        "/v1/timeline",
     ] {
         assert!(paths.iter().any(|p| p.as_str() == path), "{path} missing from {paths:?}");
     }
@@ -332,4 +333,56 @@ fn the_service_answers_the_same_from_an_s3_bucket() {
         canvass_audit::verify(&store).unwrap(),
         canvass_audit::Verdict::Intact { entries: 2, .. }
     ));
+}
+
+#[test]
+fn the_timeline_counts_hits_per_camera_in_time_buckets_within_jurisdiction() {
+    let server = start(ServeSettings::default());
+    let events = with_events(&server);
+    let from = events[0].wall_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = events[5].wall_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let path = format!(
+        "/v1/timeline?q=red+car&buckets=4&from={}&to={}&{CASE}",
+        from.replace('+', "%2B"),
+        to.replace('+', "%2B")
+    );
+    let north = get(&server, &path, "ana").json();
+    assert_eq!(north["total"], 4, "{north}");
+    let rows = north["sources"].as_array().unwrap();
+    let row = |source: &str| rows.iter().find(|r| r["source"] == source).map(|r| r["counts"].clone());
+    // Four buckets over the span of the six events: north-1's three events fall in the first
+    // two, north-2's in the third; south-1 is another agency's.
+    let north_1: Vec<u64> = serde_json::from_value(row("north-1").unwrap()).unwrap();
+    assert_eq!(north_1.len(), 4);
+    assert_eq!(north_1.iter().sum::<u64>(), 3);
+    let north_2: Vec<u64> = serde_json::from_value(row("north-2").unwrap()).unwrap();
+    assert_eq!(north_2.iter().sum::<u64>(), 1);
+    assert!(row("south-1").is_none(), "another agency's camera");
+    assert!(
+        get(&server, &format!("/v1/timeline?q=red+car&buckets=0&{CASE}"), "ana").error().contains("buckets")
+    );
+    assert_eq!(get(&server, "/v1/timeline?q=red+car", "ana").status, 400, "a case is required");
+    let audit = get(&server, "/v1/audit", "sam").json();
+    assert!(audit.to_string().contains("\"timeline\""), "timeline reads are audited: {audit}");
+}
+
+#[test]
+fn the_web_page_is_served_beside_the_api_with_a_same_origin_policy() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html><title>canvass</title>").unwrap();
+    std::fs::create_dir(web.path().join("assets")).unwrap();
+    std::fs::write(web.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let server = start(ServeSettings { web_dir: Some(web.path().to_path_buf()), ..ServeSettings::default() });
+    let page = call(&server, "GET", "/", None, None);
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("<title>canvass"));
+    let head = page.head.to_ascii_lowercase();
+    assert!(head.contains("content-security-policy: default-src 'self'"), "{head}");
+    let script = call(&server, "GET", "/assets/app.js", None, None);
+    assert_eq!((script.status, script.body.as_slice()), (200, b"console.log(1)".as_slice()));
+    // The page routes on the client: other paths get it too; the API's unknown paths stay JSON.
+    assert_eq!(call(&server, "GET", "/some/view", None, None).status, 200);
+    let missing = call(&server, "GET", "/v1/nothing-here", Some("ana"), None);
+    assert_eq!(missing.status, 404);
+    assert!(!missing.error().is_empty());
 }

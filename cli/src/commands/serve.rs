@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "CANVASS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Folder of the built web page (`web/dist`, made by the set-up step). [default: web/dist
+    /// when it exists]
+    #[arg(long, env = "CANVASS_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -36,6 +40,17 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     if args.tls_cert.is_some() {
         (settings.tls_cert, settings.tls_key) = (args.tls_cert, args.tls_key);
+    }
+    if args.web_dir.is_some() {
+        settings.web_dir = args.web_dir;
+    }
+    if settings.web_dir.is_none() && std::path::Path::new("web/dist/index.html").is_file() {
+        settings.web_dir = Some(PathBuf::from("web/dist"));
+    }
+    if let Some(dir) = &settings.web_dir
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!("no web page in {}: build it with scripts/setup (npm, vite)", dir.display());
     }
     let tls = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => {

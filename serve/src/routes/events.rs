@@ -105,14 +105,18 @@ fn parse_time(name: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>
 }
 
 /// A parsed, scoped search: the query with the parameters' range and sources folded in.
-struct ScopedQuery {
-    query: canvass_search::Query,
+pub(crate) struct ScopedQuery {
+    pub(crate) query: canvass_search::Query,
     text: String,
     /// Set when the parameters rule out every source (no camera with footage in the area).
     nothing_to_search: Option<String>,
 }
 
-fn scoped_query(service: &Service, caller: &Caller, p: &SearchParams) -> Result<ScopedQuery, ApiError> {
+pub(crate) fn scoped_query(
+    service: &Service,
+    caller: &Caller,
+    p: &SearchParams,
+) -> Result<ScopedQuery, ApiError> {
     if p.q.len() > 1000 {
         return Err(ApiError::bad_request("q: at most 1000 characters"));
     }
@@ -201,7 +205,7 @@ fn page(p: &SearchParams) -> Result<(usize, usize), ApiError> {
     Ok((offset, limit))
 }
 
-fn run_search(
+pub(crate) fn run_search(
     service: &Service,
     caller: &Caller,
     scoped: &ScopedQuery,

@@ -2,6 +2,7 @@ pub mod audit;
 pub mod cameras;
 pub mod events;
 pub mod holds;
+pub mod timeline;
 
 use crate::error::ApiError;
 

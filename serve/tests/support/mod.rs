@@ -87,6 +87,8 @@ pub fn with_events_in<S: canvass_store::ObjectStore>(
 
 pub struct Response {
     pub status: u16,
+    /// Status line and headers.
+    pub head: String,
     pub body: Vec<u8>,
 }
 
@@ -123,7 +125,7 @@ pub fn call(server: &Server, method: &str, path: &str, who: Option<&str>, body: 
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = unchunk(&body);
     }
-    Response { status, body }
+    Response { status, head, body }
 }
 
 pub fn unchunk(mut data: &[u8]) -> Vec<u8> {

@@ -1,0 +1,107 @@
+//! The investigator's web page end to end in headless Chromium: `canvass run` on the traffic
+//! clip, `canvass serve` with the built page (`web/dist`, made by `scripts/setup`), then
+//! `web/tests/browser.mjs` (playwright-core driving Debian's /usr/bin/chromium) signs in,
+//! enters a case, searches "white car", opens an event and its footage, the timeline and the
+//! camera map, and checks a refused query. Screenshots of each view go to `web/screenshots/`
+//! (or CANVASS_SCREENSHOTS).
+
+mod support;
+
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use support::{canvass, describe, repo, sample_video, text};
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
+    let web = repo().join("web");
+    assert!(
+        web.join("dist/index.html").is_file(),
+        "web/dist is missing: run scripts/setup (it builds the page)"
+    );
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "web/node_modules is missing: run scripts/setup"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(std::path::Path::new(&chromium).is_file(), "{chromium} is missing: run scripts/test-services");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = canvass()
+        .args(["run", "--start", "2026-11-20T10:00:00Z", "--data"])
+        .arg(&data)
+        .arg(sample_video("opencv4nodejs_traffic.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+
+    let (investigator, owner) = ("investigator-token-0123456789", "owner-token-0123456789");
+    let config = dir.path().join("canvass.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[agencies]]\nname = \"metro\"\nsources = [\"opencv4nodejs_*\"]\n\n\
+             [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{}\"\n\n\
+             [[users]]\nname = \"shop\"\nrole = \"owner\"\ntoken_sha256 = \"{}\"\n",
+            sha256(investigator),
+            sha256(owner)
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let _server = Server(
+        canvass()
+            .arg("--config")
+            .arg(&config)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(&data)
+            .arg("--web-dir")
+            .arg(web.join("dist"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+        assert!(started.elapsed() < Duration::from_secs(30), "canvass serve did not start:\n{log}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let screenshots =
+        std::env::var("CANVASS_SCREENSHOTS").map(std::path::PathBuf::from).unwrap_or(web.join("screenshots"));
+    let out = Command::new("node")
+        .arg(web.join("tests/browser.mjs"))
+        .current_dir(&web)
+        .env("CANVASS_URL", format!("http://127.0.0.1:{port}"))
+        .env("CANVASS_TOKEN", investigator)
+        .env("CANVASS_OWNER_TOKEN", owner)
+        .env("CANVASS_SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+    assert!(out.status.success(), "{}\nserve log:\n{log}", describe(&out));
+    assert!(text(&out.stdout).contains("ok: screenshots"), "{}", describe(&out));
+    for view in ["3-search", "4-event", "5-timeline", "6-camera-map", "7-refused"] {
+        assert!(screenshots.join(format!("{view}.png")).is_file(), "no screenshot of {view}");
+    }
+}

@@ -1,0 +1,34 @@
+// A few lines instead of a framework: build elements with attributes and children.
+
+type Children = (Node | string)[];
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string> = {},
+  children: Children = [],
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+export function clear<T extends Element>(node: T): T {
+  node.replaceChildren();
+  return node;
+}
+
+export function when(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+export function mediaTime(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = (seconds % 60).toFixed(1).padStart(4, "0");
+  return `${m}:${s}`;
+}
+
+/** `datetime-local` value to RFC 3339 in UTC, or undefined when empty. */
+export function isoFromLocal(value: string): string | undefined {
+  return value ? new Date(value).toISOString() : undefined;
+}

@@ -1,0 +1,124 @@
+// End-to-end test of the page in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core). tests/web_ui.rs starts `canvass serve` over real events and runs this with:
+//   CANVASS_URL, CANVASS_TOKEN (an investigator), CANVASS_OWNER_TOKEN (a camera owner),
+//   CANVASS_SCREENSHOTS (folder for one screenshot per view).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.CANVASS_URL;
+const token = process.env.CANVASS_TOKEN;
+const ownerToken = process.env.CANVASS_OWNER_TOKEN;
+const shots = process.env.CANVASS_SCREENSHOTS ?? "screenshots";
+mkdirSync(shots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+// A camera near the incident, registered by its owner through the API.
+const registered = await fetch(`${base}/v1/cameras`, {
+  method: "POST",
+  headers: { Authorization: `Bearer ${ownerToken}`, "Content-Type": "application/json" },
+  body: JSON.stringify({
+    source_id: "opencv4nodejs_traffic", contact: "shop@example.org, 555-0100", lat: 51.5007, lon: -0.1246,
+    address: "12 Main St", access: "request",
+  }),
+});
+check(registered.ok, `camera registration: ${registered.status} ${await registered.text()}`);
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+const problems = [];
+// The refused query (400) and the wrong token (401) are answers the page shows, not faults.
+page.on("console", (m) => m.type() === "error" && !/status of 40[01]/.test(m.text()) && problems.push(m.text()));
+page.on("pageerror", (e) => problems.push(String(e)));
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+const step = (name) => console.log(`- ${name}`);
+
+step("sign in");
+await page.goto(base);
+await page.getByLabel("API token").fill("not-a-token");
+await page.keyboard.press("Enter");
+await page.getByText("That token is not valid.").waitFor();
+await page.getByLabel("API token").fill(token);
+await shot("1-sign-in");
+await page.keyboard.press("Enter");
+
+step("case and purpose");
+await page.getByLabel("Case number").fill("2026-0042");
+await page.getByLabel("Purpose").fill("hit and run, Main St");
+await shot("2-case");
+await page.getByRole("button", { name: "Start" }).click();
+
+step("search white car");
+await page.getByLabel("Query").fill("white car");
+await page.keyboard.press("Enter");
+await page.locator("#status").filter({ hasText: /events?, showing/ }).waitFor();
+const cards = page.locator("#results .hit");
+check((await cards.count()) > 0, "white car: no results");
+await page.waitForFunction(() => [...document.querySelectorAll("#results img")].some((i) => i.complete && i.naturalWidth > 0));
+const labels = await page.locator("#results .label").allInnerTexts();
+check(labels.every((l) => /white/i.test(l) && /car/i.test(l)), `not all white cars: ${labels}`);
+await shot("3-search");
+
+step("event detail");
+await cards.first().focus();
+await page.keyboard.press("Enter");
+const dialog = page.locator("dialog#detail");
+await dialog.locator("#frame").waitFor();
+await page.waitForFunction(() => {
+  const f = document.querySelector("#frame");
+  return f && f.complete && f.naturalWidth > 0;
+});
+const box = await dialog.locator(".bbox").boundingBox();
+const frame = await dialog.locator("#frame").boundingBox();
+check(box && frame && box.width > 4 && box.x >= frame.x - 1 && box.x + box.width <= frame.x + frame.width + 1, "the box is not drawn on the frame");
+check(/Source footage at \d+:\d/.test(await dialog.locator("figcaption").innerText()), "no jump-to time");
+await dialog.getByText(/Other sightings/).waitFor();
+await shot("4-event");
+await page.keyboard.press("Escape");
+check(!(await dialog.isVisible()), "Escape does not close the event");
+
+step("timeline");
+await page.getByRole("tab", { name: "Timeline" }).click();
+await page.locator("#timeline tr").first().waitFor();
+check((await page.locator("#timeline th").allInnerTexts()).includes("opencv4nodejs_traffic"), "camera missing from the timeline");
+await shot("5-timeline");
+
+step("camera map");
+await page.getByRole("tab", { name: "Camera map" }).click();
+await page.locator("#camera-list td").first().waitFor();
+await page.getByLabel("Incident latitude").fill("51.5010");
+await page.getByLabel("longitude").fill("-0.1240");
+await page.getByLabel("within (m)").fill("500");
+await page.getByRole("button", { name: "Find cameras" }).click();
+await page.locator("#camera-status").filter({ hasText: "within 500 m" }).waitFor();
+check((await page.locator("#camera-list").innerText()).includes("shop@example.org"), "no contact in the camera list");
+check((await page.locator("#map path.leaflet-interactive").count()) >= 2, "no points on the map");
+await shot("6-camera-map");
+
+step("a refused query says why");
+await page.getByRole("tab", { name: "Search" }).click();
+await page.getByLabel("Query").fill("bearded man");
+await page.keyboard.press("Enter");
+const refusal = page.locator("#status.error");
+await refusal.waitFor();
+check(/refused/i.test(await refusal.innerText()), `refusal: ${await refusal.innerText()}`);
+await shot("7-refused");
+
+step("nothing in range says so");
+await page.getByLabel("Query").fill("white car before:2001-01-01");
+await page.keyboard.press("Enter");
+await page.locator("#status").filter({ hasText: "Nothing found" }).waitFor();
+
+step("large monitor");
+await page.setViewportSize({ width: 2560, height: 1440 });
+await page.getByLabel("Query").fill("car");
+await page.keyboard.press("Enter");
+await page.locator("#status").filter({ hasText: /showing/ }).waitFor();
+await shot("8-search-2560");
+
+await browser.close();
+check(problems.length === 0, `console errors: ${problems.join("\n")}`);
+console.log(`ok: screenshots in ${shots}`);
