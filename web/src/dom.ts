@@ -32,3 +32,11 @@ export function mediaTime(seconds: number): string {
 export function isoFromLocal(value: string): string | undefined {
   return value ? new Date(value).toISOString() : undefined;
 }
+
+/** A length of time for people: "20 s", "15 min", "2.5 h", "3 days". */
+export function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 36 * 3600) return `${+(seconds / 3600).toFixed(1)} h`;
+  return `${+(seconds / 86400).toFixed(1)} days`;
+}

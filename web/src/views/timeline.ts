@@ -2,7 +2,7 @@
 // camera.
 
 import { type Session, timeline } from "../api";
-import { el, isoFromLocal, when } from "../dom";
+import { duration, el, isoFromLocal, when } from "../dom";
 import { current } from "./search";
 
 export async function showTimeline(panel: HTMLElement, session: Session) {
@@ -25,7 +25,7 @@ export async function showTimeline(panel: HTMLElement, session: Session) {
       status.textContent = "Nothing found in this range.";
       return;
     }
-    status.textContent = `${t.total} hits from ${when(t.from)} to ${when(t.to)}; each bar is ${Math.round(t.bucket_s / 60)} min${t.counted < t.total ? ` (the best ${t.counted} counted)` : ""}.`;
+    status.textContent = `${t.total} hits from ${when(t.from)} to ${when(t.to)}; each bar is ${duration(t.bucket_s)}${t.counted < t.total ? ` (the best ${t.counted} counted)` : ""}.`;
     const peak = Math.max(...t.sources.flatMap((s) => s.counts));
     const table = el("table", { class: "timeline", id: "timeline" }, [
       el("caption", { class: "sr-only" }, ["Hits per camera over time"]),
