@@ -44,6 +44,9 @@ fn search_janitor_and_audit_verify_work_on_a_bucket() {
     assert!(found.status.success(), "{}", describe(&found));
     let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
     assert_eq!(hits.as_array().unwrap().len(), 2, "{}", describe(&found));
+    // Thumbnails are named where they are: in the bucket, not a local folder.
+    let thumbnail = hits[0]["thumbnail"].as_str().unwrap();
+    assert!(thumbnail.starts_with(&format!("s3://{BUCKET}/city/thumbs/source=main-st/")), "{thumbnail}");
 
     let swept = with_config().arg("janitor").output().unwrap();
     assert!(text(&swept.stdout).starts_with("deleted 1 events"), "{}", describe(&swept));

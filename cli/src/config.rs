@@ -131,6 +131,15 @@ impl FileConfig {
         }
     }
 
+    /// Where object keys resolve for people reading a table: the data folder, or
+    /// `s3://bucket/prefix`.
+    pub fn object_base(&self, data_flag: Option<PathBuf>) -> String {
+        match &self.store {
+            StoreSection::Local => self.data_dir(data_flag).display().to_string(),
+            StoreSection::S3(config) => format!("s3://{}/{}", config.bucket, config.prefix),
+        }
+    }
+
     /// Whom the service lets in, checked.
     pub fn access(&self) -> anyhow::Result<canvass_serve::AccessConfig> {
         let access =

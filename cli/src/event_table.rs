@@ -1,8 +1,6 @@
 //! How events are shown: one row shape for the terminal table and the `--json` objects, shared
 //! by `canvass run` (its summary) and `canvass search`.
 
-use std::path::Path;
-
 use canvass_schemas::{DetectionEvent, wire_name};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -25,8 +23,8 @@ pub struct Hit<'a> {
 }
 
 impl<'a> Hit<'a> {
-    /// `data` is the folder thumbnail keys are relative to.
-    pub fn of(e: &'a DetectionEvent, data: &Path) -> Self {
+    /// `base` is where thumbnail keys resolve: the data folder, or `s3://bucket/prefix`.
+    pub fn of(e: &'a DetectionEvent, base: &str) -> Self {
         Hit {
             event_id: &e.event_id,
             source: &e.source_id,
@@ -37,7 +35,7 @@ impl<'a> Hit<'a> {
             end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
             media_start_s: e.media_start_us as f64 / 1e6,
             media_end_s: e.media_end_us as f64 / 1e6,
-            thumbnail: data.join(&e.thumbnail_key).display().to_string(),
+            thumbnail: format!("{}/{}", base.trim_end_matches('/'), e.thumbnail_key),
             input: &e.input,
             model: format!("{}@{}", e.model.name, e.model.version),
         }

@@ -187,7 +187,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     drop(sink);
     let summary = consumer.join().map_err(|_| anyhow::anyhow!("detector stage panicked"))??;
-    print_summary(&rows, &summary, &data_dir);
+    print_summary(&rows, &summary, &file.object_base(Some(data_dir.clone())));
     if summary.bad_frames > 0 {
         eprintln!("{} frames could not be processed (see the errors above)", summary.bad_frames);
     }
@@ -316,7 +316,8 @@ fn append_log(
     Ok(())
 }
 
-fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, data_dir: &Path) {
+/// `base`: where thumbnail keys resolve (the data folder or the bucket).
+fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) {
     if !rows.is_empty() {
         println!(
             "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  clock",
@@ -352,7 +353,7 @@ fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, data_dir: &P
     println!();
     let mut events: Vec<&DetectionEvent> = summary.events.iter().collect();
     events.sort_by(|a, b| (&a.source_id, a.media_start_us).cmp(&(&b.source_id, b.media_start_us)));
-    let hits: Vec<Hit> = events.into_iter().map(|e| Hit::of(e, data_dir)).collect();
+    let hits: Vec<Hit> = events.into_iter().map(|e| Hit::of(e, base)).collect();
     print_table(&hits);
 }
 

@@ -41,7 +41,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let data = file.data_dir(args.data.clone());
+    let base = file.object_base(args.data.clone());
     let location = file.store_location(args.data.clone());
     let lake = EventLake::new(file.store(args.data)?);
     let results = canvass_search::search(&lake, &query, args.all_versions, args.offset, args.limit)
@@ -51,7 +51,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         segments = results.stats.segments_opened,
         "searched"
     );
-    let hits: Vec<Hit> = results.events.iter().map(|e| Hit::of(e, &data)).collect();
+    let hits: Vec<Hit> = results.events.iter().map(|e| Hit::of(e, &base)).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(ExitCode::SUCCESS);
