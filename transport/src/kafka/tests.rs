@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, ImageEncoding, WallClockSource};
+use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, FrameMessage, ImageEncoding, WallClockSource};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
@@ -32,8 +32,6 @@ fn frame(source: &str, sequence: u64) -> FrameMessage {
         image: vec![1, 2, 3],
     }
 }
-
-use canvass_schemas::FrameMessage;
 
 struct Fixed(HashMap<i32, i64>);
 impl PartitionOffsets for Fixed {
@@ -107,7 +105,7 @@ fn frames_and_ends_arrive_in_order_per_source_and_junk_is_malformed() {
 #[test]
 fn a_partition_starts_where_the_workers_checkpoint_says() {
     let cluster = MockCluster::new(1).unwrap();
-    let settings = KafkaSettings { partitions: 1, ..settings(&cluster, "g2") };
+    let settings = settings(&cluster, "g2");
     cluster.create_topic("one", 1, 1).unwrap();
     let settings =
         KafkaSettings { topics: Topics { frames: "one".into(), ..settings.topics.clone() }, ..settings };
