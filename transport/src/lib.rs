@@ -6,6 +6,8 @@
 pub mod channel;
 pub mod kafka;
 pub mod memory;
+#[cfg(test)]
+mod test_frames;
 
 use canvass_schemas::{FrameDecodeError, FrameMessage};
 

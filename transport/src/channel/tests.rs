@@ -1,34 +1,12 @@
-use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, ImageEncoding, WallClockSource};
-
 use super::*;
-
-fn frame(sequence: u64) -> FrameMessage {
-    FrameMessage {
-        header: FrameHeader {
-            schema_version: FRAME_SCHEMA_VERSION,
-            source_id: "cam".into(),
-            input: "x.mp4".into(),
-            sequence,
-            media_time_us: sequence as i64 * 500_000,
-            wall_time: "2026-01-01T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
-            wall_clock_source: WallClockSource::Ingest,
-            original_width: 2,
-            original_height: 2,
-            width: 2,
-            height: 2,
-            encoding: ImageEncoding::Jpeg,
-            encoded_bytes: 3,
-        },
-        image: vec![1, 2, 3],
-    }
-}
+use crate::test_frames::frame;
 
 #[test]
 fn delivers_frames_in_order_then_ends() {
     let (mut sink, mut source) = channel(4);
     let producer = std::thread::spawn(move || {
         for seq in 0..10 {
-            sink.send(&frame(seq)).unwrap();
+            sink.send(&frame("cam", seq)).unwrap();
         }
     });
     let mut received = Vec::new();
@@ -42,10 +20,10 @@ fn delivers_frames_in_order_then_ends() {
 #[test]
 fn full_channel_blocks_the_sender() {
     let (mut sink, mut source) = channel(1);
-    sink.send(&frame(0)).unwrap();
+    sink.send(&frame("cam", 0)).unwrap();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let producer = std::thread::spawn(move || {
-        sink.send(&frame(1)).unwrap();
+        sink.send(&frame("cam", 1)).unwrap();
         done_tx.send(()).unwrap();
     });
     // The second send cannot complete while the first frame is still queued.
@@ -59,15 +37,15 @@ fn full_channel_blocks_the_sender() {
 fn send_after_the_source_is_gone_reports_closed() {
     let (mut sink, source) = channel(1);
     drop(source);
-    assert!(matches!(sink.send(&frame(0)), Err(TransportError::Closed)));
+    assert!(matches!(sink.send(&frame("cam", 0)), Err(TransportError::Closed)));
 }
 
 #[test]
 fn try_recv_takes_only_what_is_waiting() {
     let (mut sink, mut source) = channel(4);
     assert!(source.try_recv().unwrap().is_none());
-    sink.send(&frame(0)).unwrap();
-    sink.send(&frame(1)).unwrap();
+    sink.send(&frame("cam", 0)).unwrap();
+    sink.send(&frame("cam", 1)).unwrap();
     assert_eq!(source.try_recv().unwrap().unwrap().header.sequence, 0);
     assert_eq!(source.try_recv().unwrap().unwrap().header.sequence, 1);
     assert!(source.try_recv().unwrap().is_none());
