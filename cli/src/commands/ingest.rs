@@ -39,7 +39,6 @@ impl FrameSink for MeteredSink {
     fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
         self.inner.send(frame)?;
         self.metrics.frames_published.inc();
-        self.metrics.alive();
         Ok(())
     }
     fn end_input(&mut self, source_id: &str, input: &str) -> Result<(), TransportError> {
@@ -59,6 +58,15 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
         crate::metrics::serve(metrics.clone(), listen)?;
+        // A camera that is down is not a stuck worker: ingest reconnects by itself, so the
+        // process reports healthy while it runs rather than being restarted in a loop.
+        let heartbeat = metrics.clone();
+        std::thread::Builder::new().name("heartbeat".into()).spawn(move || {
+            loop {
+                heartbeat.alive();
+                std::thread::sleep(std::time::Duration::from_secs(10));
+            }
+        })?;
     }
     if settings.create_topics {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
