@@ -44,13 +44,10 @@ pub struct Producer {
     inner: ThreadedProducer<DeliveryReport>,
 }
 
+/// Every producer: acks from all in-sync replicas, lz4, and a bounded local queue (`send` waits
+/// when it is full); idempotent (no duplicates from retries, order kept per partition) unless
+/// said otherwise.
 impl Producer {
-    /// Idempotent (no duplicates from retries, order kept per partition), acks from all
-    /// in-sync replicas, lz4, and a bounded local queue: `send` waits when it is full.
-    pub fn new(settings: &KafkaSettings) -> Result<Producer, KafkaError> {
-        Producer::with_defaults(settings, &[])
-    }
-
     /// The producer for the frames topic: one frame per record batch. Frames are tens of KB
     /// of JPEG, so batching gains little, and a detector that resumes at an offset inside a
     /// batch got nothing from tansu 0.6 until the next batch (measured: a resumed worker lost
@@ -59,9 +56,17 @@ impl Producer {
         Producer::with_defaults(settings, &[("batch.num.messages", "1")])
     }
 
+    /// The producer for the events and dead-letter topics. Not idempotent: their readers
+    /// deduplicate on the event id anyway (a replay publishes an event again), and after a
+    /// tansu restart an idempotent producer's flush waited out its whole retry window.
+    pub fn for_events(settings: &KafkaSettings) -> Result<Producer, KafkaError> {
+        Producer::with_defaults(settings, &[("enable.idempotence", "false")])
+    }
+
     fn with_defaults(settings: &KafkaSettings, extra: &[(&str, &str)]) -> Result<Producer, KafkaError> {
         let mut config = settings.client_config();
-        for (key, value) in [
+        // The user's properties (in `config` already) win, then `extra`, then these.
+        for (key, value) in extra.iter().chain(&[
             ("enable.idempotence", "true"),
             ("acks", "all"),
             ("compression.type", "lz4"),
@@ -72,11 +77,8 @@ impl Producer {
             ("queue.buffering.max.messages", "10000"),
             // Retried for this long (a broker restart) before a delivery counts as failed.
             ("message.timeout.ms", "300000"),
-        ]
-        .iter()
-        .chain(extra)
-        {
-            if !settings.properties.contains_key(*key) {
+        ]) {
+            if config.get(key).is_none() {
                 config.set(*key, *value);
             }
         }
@@ -129,9 +131,15 @@ impl Producer {
 
     /// Waits until every message sent so far is acknowledged, or says which failed.
     pub fn flush(&self) -> Result<(), KafkaError> {
-        self.inner
-            .flush(FLUSH_TIMEOUT)
-            .map_err(|error| KafkaError::Operation { what: "flush".into(), error })?;
+        self.flush_within(FLUSH_TIMEOUT)
+    }
+
+    /// `flush`, giving up after `timeout`; the error says how many messages were still unacknowledged.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.inner.flush(timeout).map_err(|error| KafkaError::Operation {
+            what: format!("flush ({} messages unacknowledged)", self.inner.in_flight_count()),
+            error,
+        })?;
         self.check()
     }
 

@@ -44,7 +44,7 @@ fn drain(consumer: &FrameConsumer, want: usize) -> Vec<Delivery> {
 fn frames_and_ends_arrive_in_order_per_source_and_junk_is_malformed() {
     let cluster = MockCluster::new(1).unwrap();
     let settings = settings(&cluster, "g1");
-    let producer = Producer::new(&settings).unwrap();
+    let producer = Producer::for_frames(&settings).unwrap();
     let mut sink = KafkaFrameSink::new(producer.clone(), &settings);
     for seq in 0..5 {
         sink.send(&frame("north", seq)).unwrap();
