@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use canvass_transport::kafka::KafkaSettings;
+use anyhow::Context;
+use canvass_transport::kafka::{KafkaSettings, ensure_topics};
 
 use crate::config::{FileConfig, StoreSection};
 
@@ -66,6 +67,18 @@ impl WorkerArgs {
             }
         }
         settings
+    }
+
+    /// The Kafka settings, with the topics created first where the settings ask for it.
+    pub fn kafka_with_topics(&self, file: &FileConfig) -> anyhow::Result<KafkaSettings> {
+        let settings = self.kafka(file);
+        if settings.create_topics {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(ensure_topics(&settings)).with_context(|| {
+                format!("cannot create the topics on the Kafka brokers at {}", settings.brokers)
+            })?;
+        }
+        Ok(settings)
     }
 
     pub fn metrics_listen(&self, file: &FileConfig) -> Option<SocketAddr> {

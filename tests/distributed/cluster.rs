@@ -309,9 +309,12 @@ impl Cluster {
             .create()
             .unwrap();
         consumer.subscribe(&["canvass.dead-letter.v1"]).unwrap();
+        // Every letter there is: the topic's one partition read to its end.
+        let (_, end) =
+            consumer.fetch_watermarks("canvass.dead-letter.v1", 0, Duration::from_secs(10)).unwrap();
         let mut letters = Vec::new();
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
+        while (letters.len() as i64) < end && started.elapsed() < Duration::from_secs(20) {
             if let Some(Ok(message)) = consumer.poll(Duration::from_millis(500)) {
                 let headers = message
                     .headers()
@@ -327,7 +330,6 @@ impl Cluster {
                     })
                     .unwrap_or_default();
                 letters.push((message.payload().unwrap_or_default().to_vec(), headers));
-                break;
             }
         }
         letters

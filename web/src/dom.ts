@@ -40,3 +40,17 @@ export function duration(seconds: number): string {
   if (seconds < 36 * 3600) return `${+(seconds / 3600).toFixed(1)} h`;
   return `${+(seconds / 86400).toFixed(1)} days`;
 }
+
+/** Turns a status line into an alert that says what went wrong. */
+export function showError(status: HTMLElement, message: string) {
+  status.className = "error";
+  status.setAttribute("role", "alert");
+  status.textContent = message;
+}
+
+/** A status line back to plain, polite news. */
+export function showStatus(status: HTMLElement, message: string) {
+  status.className = "";
+  status.setAttribute("role", "status");
+  status.textContent = message;
+}

@@ -18,7 +18,7 @@ use canvass_detector::{DetectedEvent, Detector};
 use canvass_schemas::DetectionEvent;
 use canvass_serve::Store;
 use canvass_store::EventLake;
-use canvass_transport::kafka::{Delivery, FrameConsumer, KafkaSettings, Producer, Rebalance, ensure_topics};
+use canvass_transport::kafka::{Delivery, FrameConsumer, KafkaSettings, Producer, Rebalance};
 use chrono::Utc;
 
 use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointLoader};
@@ -65,7 +65,6 @@ struct PendingEvent {
 
 struct Worker {
     detector: Detector,
-    store: Store,
     lake: EventLake<Store>,
     settings: KafkaSettings,
     producer: Producer,
@@ -81,7 +80,6 @@ struct Worker {
 }
 
 pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let settings = args.worker.kafka(file);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
@@ -92,22 +90,16 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         crate::metrics::serve(metrics.clone(), listen)?;
     }
     let store: Store = Arc::new(MeteredStore::new(args.worker.store(file)?, metrics.clone()));
-    if settings.create_topics {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(ensure_topics(&settings)).with_context(|| {
-            format!("cannot create the topics on the Kafka brokers at {}", settings.brokers)
-        })?;
-    }
     let interval_s = args.checkpoint_interval.or(file.worker.checkpoint_interval_s).unwrap_or(5.0);
     if !(interval_s.is_finite() && interval_s > 0.0) {
         bail!("the checkpoint interval must be a positive number of seconds, got {interval_s}");
     }
+    let settings = args.worker.kafka_with_topics(file)?;
     let loader = CheckpointLoader::new(store.clone(), &settings);
     let consumer = FrameConsumer::new(&settings, loader.clone())?;
     let mut worker = Worker {
         detector,
-        lake: EventLake::new(store.clone()),
-        store,
+        lake: EventLake::new(store),
         producer: Producer::for_events(&settings)?,
         settings,
         metrics: metrics.clone(),
@@ -350,7 +342,7 @@ impl Worker {
             };
             let bytes = serde_json::to_vec(&checkpoint)?;
             let key = crate::checkpoint::key(&self.settings, partition);
-            retry(&self.metrics, "write a checkpoint", || self.store.put(&key, &bytes))?;
+            retry(&self.metrics, "write a checkpoint", || self.lake.store().put(&key, &bytes))?;
             state.dirty = false;
         }
         self.last_checkpoint = Instant::now();

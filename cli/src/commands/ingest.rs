@@ -9,7 +9,7 @@ use anyhow::Context;
 use canvass_ingest::InputSpec;
 use canvass_schemas::FrameMessage;
 use canvass_serve::registry::Registry;
-use canvass_transport::kafka::{KafkaFrameSink, Producer, ensure_topics};
+use canvass_transport::kafka::{KafkaFrameSink, Producer};
 use canvass_transport::{FrameSink, TransportError};
 
 use crate::config::FileConfig;
@@ -51,7 +51,7 @@ impl FrameSink for MeteredSink {
 
 pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let config = args.ingest.config(file, args.inputs.len())?;
-    let settings = args.worker.kafka(file);
+    let settings = args.worker.kafka_with_topics(file)?;
     let stop = config.stop.clone();
     ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
         .context("cannot install the signal handler")?;
@@ -66,12 +66,6 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
                 heartbeat.alive();
                 std::thread::sleep(std::time::Duration::from_secs(10));
             }
-        })?;
-    }
-    if settings.create_topics {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(ensure_topics(&settings)).with_context(|| {
-            format!("cannot create the topics on the Kafka brokers at {}", settings.brokers)
         })?;
     }
     let producer = Producer::for_frames(&settings)?;

@@ -88,14 +88,11 @@ impl ConsumerContext for GroupContext {
                 }
                 Rebalance::Assigned(partitions)
             }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if let Err(e) = consumer.unassign() {
-                    tracing::error!("cannot give the partitions back: {e}");
-                }
-                Rebalance::Revoked(partitions)
-            }
+            // Revoked, or a failed rebalance: either way this worker holds nothing now.
             other => {
-                tracing::error!("rebalance failed: {other:?}");
+                if other != RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+                    tracing::error!("rebalance failed: {other:?}");
+                }
                 if let Err(e) = consumer.unassign() {
                     tracing::error!("cannot give the partitions back: {e}");
                 }

@@ -3,7 +3,7 @@
 
 import L from "leaflet";
 import { type CameraHit, type Session, cameras } from "../api";
-import { clear, el } from "../dom";
+import { clear, el, showError, showStatus } from "../dom";
 
 const ACCESS_LABEL: Record<CameraHit["access"], string> = {
   registry_only: "registry only",
@@ -74,13 +74,12 @@ export async function showCameras(panel: HTMLElement, session: Session) {
         lon.value = (hits.reduce((a, c) => a + c.lon, 0) / hits.length).toFixed(5);
       }
     } catch (err) {
-      status.className = "error";
-      status.textContent = `Cannot list cameras: ${(err as Error).message}`;
+      showError(status, `Cannot list cameras: ${(err as Error).message}`);
     }
   };
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    status.className = "";
+    showStatus(status, "Looking…");
     const point: [number, number] = [Number(lat.value), Number(lon.value)];
     void load(point, Number(radius.value));
   });

@@ -2,7 +2,7 @@
 // as a grid of thumbnails, a page at a time.
 
 import { ApiError, type Hit, type Session, cameras, image, search } from "../api";
-import { clear, el, isoFromLocal, mediaTime, when } from "../dom";
+import { clear, el, isoFromLocal, mediaTime, showError, showStatus, when } from "../dom";
 import { openDetail } from "./detail";
 
 /** The last query, shared with the timeline. */
@@ -53,9 +53,7 @@ export function showSearch(panel: HTMLElement, session: Session) {
       offset = 0;
       clear(grid);
     }
-    status.className = "";
-    status.setAttribute("role", "status");
-    status.textContent = "Searching…";
+    showStatus(status, "Searching…");
     more.hidden = true;
     try {
       const page = await search(session, {
@@ -74,10 +72,10 @@ export function showSearch(panel: HTMLElement, session: Session) {
           : `${page.total} event${page.total === 1 ? "" : "s"}, showing ${offset}.`;
       more.hidden = offset >= page.total;
     } catch (err) {
-      status.className = "error";
-      status.setAttribute("role", "alert");
-      status.textContent =
-        err instanceof ApiError && err.status === 400 ? `Query refused: ${err.message}` : `Search failed: ${(err as Error).message}`;
+      showError(
+        status,
+        err instanceof ApiError && err.status === 400 ? `Query refused: ${err.message}` : `Search failed: ${(err as Error).message}`,
+      );
     }
   };
   form.addEventListener("submit", (e) => {

@@ -2,7 +2,7 @@
 // camera.
 
 import { type Session, timeline } from "../api";
-import { duration, el, isoFromLocal, when } from "../dom";
+import { duration, el, isoFromLocal, showError, when } from "../dom";
 import { current } from "./search";
 
 export async function showTimeline(panel: HTMLElement, session: Session) {
@@ -50,8 +50,6 @@ export async function showTimeline(panel: HTMLElement, session: Session) {
     }
     panel.append(table, el("p", { class: "muted small axis" }, [el("span", {}, [when(t.from)]), el("span", {}, [when(t.to)])]));
   } catch (err) {
-    status.className = "error";
-    status.setAttribute("role", "alert");
-    status.textContent = `Timeline failed: ${(err as Error).message}`;
+    showError(status, `Timeline failed: ${(err as Error).message}`);
   }
 }
