@@ -3,7 +3,7 @@
 
 mod support;
 
-use canvass_audit::{Action, AuditLog};
+use canvass_governance::audit::{Action, AuditLog};
 use canvass_store::{EventLake, LocalStore, ObjectStore, Pruning};
 use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -46,10 +46,10 @@ fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
     assert!(intact.status.success(), "{}", describe(&intact));
     assert!(text(&intact.stdout).contains("intact: 3 entries"), "{}", describe(&intact));
 
-    let key = "audit/v1/00000000000000000001.json";
+    let key = canvass_store::keys::audit_entry(1);
     let store = LocalStore::new(data.path());
-    let edited = text(&store.get(key).unwrap()).replace("\"result_count\":1", "\"result_count\":100");
-    store.put(key, edited.as_bytes()).unwrap();
+    let edited = text(&store.get(&key).unwrap()).replace("\"result_count\":1", "\"result_count\":100");
+    store.put(&key, edited.as_bytes()).unwrap();
     let broken = verify();
     assert_eq!(broken.status.code(), Some(1), "{}", describe(&broken));
     assert!(text(&broken.stdout).contains("entry 1 was modified"), "{}", describe(&broken));
@@ -61,8 +61,8 @@ fn janitor_deletes_what_retention_allows_and_audits_it() {
     let lake = EventLake::new(LocalStore::new(data.path()));
     let now = Utc::now();
     lake.write(&[
-        canvass_schemas::testing::event("cam", now - Duration::days(45), 1),
-        canvass_schemas::testing::event("cam", now - Duration::days(2), 2),
+        canvass_store::testing::event("cam", now - Duration::days(45), 1),
+        canvass_store::testing::event("cam", now - Duration::days(2), 2),
     ])
     .unwrap();
     let out = canvass().args(["janitor", "--data"]).arg(data.path()).output().unwrap();
@@ -101,7 +101,7 @@ fn serve_refuses_to_start_without_users_or_with_a_bad_hash() {
 
 #[test]
 fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
-    use canvass_serve::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
     let data = tempfile::tempdir().unwrap();
     let registration = CameraRegistration {
         source_id: Some("shop-door".into()),

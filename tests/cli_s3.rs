@@ -3,7 +3,7 @@
 
 mod support;
 
-use canvass_schemas::testing::event;
+use canvass_store::testing::event;
 use canvass_store::testing::{BUCKET, S3Server};
 use canvass_store::{EventLake, S3Store};
 use chrono::{Duration, Utc};

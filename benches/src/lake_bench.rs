@@ -182,7 +182,7 @@ impl Generator {
         let (x, y) = (self.rng.unit() as f32 * 0.8, self.rng.unit() as f32 * 0.8);
         DetectionEvent {
             schema_version: EVENT_SCHEMA_VERSION,
-            thumbnail_key: format!("thumbs/source={source}/{event_id}.jpg"),
+            thumbnail_key: canvass_store::keys::thumbnail(&source, &event_id),
             event_id,
             source_id: source,
             input,

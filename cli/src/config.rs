@@ -71,10 +71,10 @@ pub struct FileConfig {
     pub serve: canvass_serve::ServeSettings,
     /// Agencies: name, sources of their jurisdiction, retention period.
     #[serde(default)]
-    pub agencies: Vec<canvass_serve::access::Agency>,
+    pub agencies: Vec<canvass_governance::access::Agency>,
     /// Users of the service: name, role, agency, hash of their API token.
     #[serde(default)]
-    pub users: Vec<canvass_serve::access::User>,
+    pub users: Vec<canvass_governance::access::User>,
     /// The distributed mode's brokers, topics and client properties (`canvass ingest`,
     /// `canvass detect`).
     #[serde(default)]
@@ -108,7 +108,7 @@ pub enum StoreSection {
 impl FileConfig {
     /// The object store the commands read and write: the S3 bucket if one is configured, else
     /// the data folder.
-    pub fn store(&self, data_flag: Option<PathBuf>) -> anyhow::Result<canvass_serve::Store> {
+    pub fn store(&self, data_flag: Option<PathBuf>) -> anyhow::Result<canvass_store::Store> {
         Ok(match &self.store {
             StoreSection::Local => {
                 std::sync::Arc::new(canvass_store::LocalStore::new(self.data_dir(data_flag)))
@@ -141,9 +141,9 @@ impl FileConfig {
     }
 
     /// Whom the service lets in, checked.
-    pub fn access(&self) -> anyhow::Result<canvass_serve::AccessConfig> {
+    pub fn access(&self) -> anyhow::Result<canvass_governance::AccessConfig> {
         let access =
-            canvass_serve::AccessConfig { agencies: self.agencies.clone(), users: self.users.clone() };
+            canvass_governance::AccessConfig { agencies: self.agencies.clone(), users: self.users.clone() };
         access.validate().map_err(|e| anyhow::anyhow!("invalid access configuration: {e}"))?;
         Ok(access)
     }

@@ -1,13 +1,11 @@
 //! `canvass`: one binary, one subcommand per job.
 
-mod checkpoint;
 mod commands;
 mod config;
+mod data_arg;
 mod detector_args;
-mod event_output;
 mod event_table;
 mod ingest_args;
-mod metrics;
 mod progress;
 mod worker_args;
 

@@ -3,11 +3,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
+use canvass_pipeline::Metrics;
+use canvass_store::Store;
 use canvass_transport::kafka::{KafkaSettings, ensure_topics};
 
 use crate::config::{FileConfig, StoreSection};
+use crate::data_arg::DataArg;
 
 #[derive(clap::Args)]
 pub struct WorkerArgs {
@@ -40,9 +44,8 @@ pub struct WorkerArgs {
     /// S3 endpoint of an S3-compatible store (path-style addressing is used with it).
     #[arg(long, env = "CANVASS_S3_ENDPOINT", requires = "s3_bucket")]
     pub s3_endpoint: Option<String>,
-    /// Data folder, when the store is the local folder.
-    #[arg(long, env = "CANVASS_DATA")]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArg,
 }
 
 impl WorkerArgs {
@@ -85,8 +88,8 @@ impl WorkerArgs {
         self.metrics_listen.or(file.worker.metrics_listen)
     }
 
-    pub fn store(&self, file: &FileConfig) -> anyhow::Result<canvass_serve::Store> {
-        let Some(bucket) = &self.s3_bucket else { return file.store(self.data.clone()) };
+    pub fn store(&self, file: &FileConfig) -> anyhow::Result<Store> {
+        let Some(bucket) = &self.s3_bucket else { return file.store(self.data.dir.clone()) };
         let mut s3 = match &file.store {
             StoreSection::S3(config) => config.clone(),
             StoreSection::Local => canvass_store::S3Config::new(bucket.clone()),
@@ -98,4 +101,14 @@ impl WorkerArgs {
         }
         FileConfig { store: StoreSection::S3(s3), ..Default::default() }.store(None)
     }
+}
+
+/// Serves the worker's `/metrics` and `/healthz`.
+pub fn serve_metrics(metrics: &Arc<Metrics>, listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let (render, health) = (metrics.clone(), metrics.clone());
+    Ok(canvass_serve::metrics::serve_worker_endpoints(
+        listen,
+        move || render.render(),
+        move || health.healthy(),
+    )?)
 }

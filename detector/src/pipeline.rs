@@ -41,7 +41,8 @@ pub struct BatchOutcome {
     pub bad_frames: Vec<DetectorError>,
 }
 
-/// A closed event and the JPEG thumbnail of its best frame.
+/// A closed event and the JPEG thumbnail of its best frame. `event.thumbnail_key` is empty: the
+/// stage that stores the thumbnail names it.
 #[derive(Debug, Clone)]
 pub struct DetectedEvent {
     pub event: DetectionEvent,
@@ -290,7 +291,8 @@ fn to_event(
             },
             confidence: track.best.score,
         },
-        thumbnail_key: format!("thumbs/source={source_id}/{event_id}.jpg"),
+        // Named by the stage that stores it (`canvass_store::keys::thumbnail`).
+        thumbnail_key: String::new(),
         model: model.reference.clone(),
     };
     let thumbnail = track.best_crop.as_ref().map(encode_thumbnail).unwrap_or_default();

@@ -5,10 +5,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(camera) = serde_json::from_slice::<canvass_serve::registry::CameraRegistration>(data) {
+    if let Ok(camera) = serde_json::from_slice::<canvass_governance::registry::CameraRegistration>(data) {
         let _ = camera.validate();
     }
-    if let Ok(hold) = serde_json::from_slice::<canvass_janitor::HoldRequest>(data) {
+    if let Ok(hold) = serde_json::from_slice::<canvass_governance::HoldRequest>(data) {
         let _ = hold.validate(chrono::Utc::now());
     }
 });

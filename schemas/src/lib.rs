@@ -6,8 +6,6 @@
 
 pub mod event;
 pub mod frame;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use event::*;
 pub use frame::*;

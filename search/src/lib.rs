@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use canvass_schemas::DetectionEvent;
 use canvass_store::{EventLake, Match, ObjectStore, RowView, ScanStats, StoreError};
 
-pub use query::{Query, QueryError, parse};
+pub use query::{Query, QueryError, absolute_time, parse};
 use versions::Supersession;
 
 /// One page of results, best first.

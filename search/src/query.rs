@@ -210,6 +210,17 @@ fn understood() -> String {
     )
 }
 
+/// An absolute time as the query language and the API write it: RFC 3339, or a day
+/// (`YYYY-MM-DD`, UTC) taken from its first or, with `end_of_day`, its last microsecond.
+pub fn absolute_time(value: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?;
+    let start = day.and_hms_opt(0, 0, 0)?.and_utc();
+    Some(if end_of_day { start + Duration::days(1) - Duration::microseconds(1) } else { start })
+}
+
 fn parse_time(
     filter: &str,
     value: &str,
@@ -217,12 +228,8 @@ fn parse_time(
     end_of_day: bool,
 ) -> Result<DateTime<Utc>, QueryError> {
     let bad = || QueryError::BadTime { filter: filter.to_string(), value: value.to_string() };
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-        return Ok(if end_of_day { start + Duration::days(1) - Duration::microseconds(1) } else { start });
+    if let Some(t) = absolute_time(value, end_of_day) {
+        return Ok(t);
     }
     let amount = value.strip_prefix('-').ok_or_else(bad)?;
     let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use canvass_schemas::DetectionEvent;
-use canvass_schemas::testing::{event_by, model};
 use canvass_search::{parse, search};
+use canvass_store::testing::{event_by, model};
 use canvass_store::{EventLake, LocalStore};
 use chrono::{DateTime, Duration, Utc};
 

@@ -45,16 +45,16 @@ impl From<canvass_store::StoreError> for ApiError {
     }
 }
 
-impl From<canvass_audit::AuditError> for ApiError {
-    fn from(e: canvass_audit::AuditError) -> Self {
+impl From<canvass_governance::audit::AuditError> for ApiError {
+    fn from(e: canvass_governance::audit::AuditError) -> Self {
         ApiError::internal(e)
     }
 }
 
-impl From<canvass_janitor::JanitorError> for ApiError {
-    fn from(e: canvass_janitor::JanitorError) -> Self {
+impl From<canvass_governance::GovernanceError> for ApiError {
+    fn from(e: canvass_governance::GovernanceError) -> Self {
         match e {
-            canvass_janitor::JanitorError::InvalidHold(why) => ApiError::bad_request(why),
+            canvass_governance::GovernanceError::InvalidHold(why) => ApiError::bad_request(why),
             other => ApiError::internal(other),
         }
     }

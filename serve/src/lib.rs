@@ -4,9 +4,8 @@
 //! change and hold is written to the hash-chained audit log; exports are capped and
 //! rate-limited; a janitor deletes what retention allows and a hold does not keep.
 
-pub mod access;
 pub mod error;
-pub mod registry;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod tls;
@@ -21,8 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 
-pub use access::{AccessConfig, Role};
-pub use state::{AppState, ServeSettings, Service, Store};
+pub use state::{AppState, ServeSettings, Service};
 
 /// Request bodies are small JSON documents (a camera, a hold).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -51,10 +49,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::audit::read,
     ),
     components(schemas(
-        access::Role,
-        registry::AccessLevel,
-        registry::CameraRegistration,
-        registry::Camera
+        canvass_governance::Role,
+        canvass_governance::registry::AccessLevel,
+        canvass_governance::registry::CameraRegistration,
+        canvass_governance::registry::Camera
     ))
 )]
 pub struct ApiDoc;
@@ -117,7 +115,13 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
             let swept = tokio::task::spawn_blocking(move || {
                 let holds = service.holds.all()?;
                 let retention = service.access.retention(service.settings.retention_days);
-                canvass_janitor::sweep(&service.lake, &holds, &service.audit, &retention, chrono::Utc::now())
+                canvass_governance::sweep(
+                    &service.lake,
+                    &holds,
+                    &service.audit,
+                    &retention,
+                    chrono::Utc::now(),
+                )
             })
             .await;
             match swept {

@@ -7,16 +7,11 @@ use std::time::{Duration, Instant};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use canvass_audit::{Action, AuditLog};
-use canvass_janitor::Holds;
-use canvass_store::{EventLake, ObjectStore};
+use canvass_governance::{AccessConfig, Action, AuditLog, Holds, Principal, Registry};
+use canvass_store::{EventLake, Store};
 use serde::Deserialize;
 
-use crate::access::{AccessConfig, Principal, Role};
 use crate::error::ApiError;
-use crate::registry::Registry;
-
-pub type Store = Arc<dyn ObjectStore>;
 
 /// Service settings beyond access (`[serve]` in the TOML file).
 #[derive(Debug, Clone, Deserialize)]
@@ -113,7 +108,7 @@ impl Service {
     ) -> Result<(), ApiError> {
         self.audit.record(Action {
             actor: who.name.clone(),
-            role: role_name(who.role).into(),
+            role: who.role.name().into(),
             action: action.into(),
             case: case.map(|c| c.case.clone()),
             purpose: case.map(|c| c.purpose.clone()),
@@ -156,17 +151,8 @@ impl Caller {
         if allowed {
             Ok(&self.0)
         } else {
-            Err(ApiError::forbidden(format!("{} users cannot {what}", role_name(self.0.role))))
+            Err(ApiError::forbidden(format!("{} users cannot {what}", self.0.role.name())))
         }
-    }
-}
-
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Investigator => "investigator",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-        Role::Owner => "owner",
     }
 }
 

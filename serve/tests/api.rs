@@ -104,8 +104,8 @@ fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
         assert_eq!(attempt.status, 405, "{method} /v1/audit");
     }
     assert!(matches!(
-        canvass_audit::verify(&LocalStore::new(server.dir.path())).unwrap(),
-        canvass_audit::Verdict::Intact { entries: 5, .. }
+        canvass_governance::audit::verify(&LocalStore::new(server.dir.path())).unwrap(),
+        canvass_governance::audit::Verdict::Intact { entries: 5, .. }
     ));
 }
 
@@ -169,7 +169,7 @@ fn only_a_camera_owner_sets_its_policy() {
 
     assert_eq!(call(&server, "DELETE", &path, Some("olga"), None).status, 204);
     assert_eq!(get(&server, &path, "sam").status, 404);
-    let log = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let log = canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
     let changes = log.iter().filter(|e| e.action.action == "registry_change").count();
     assert_eq!(changes, 3, "registered, changed, removed");
 }
@@ -192,7 +192,8 @@ fn exports_are_capped_and_rate_limited() {
         200,
         "limits are per user"
     );
-    let exports = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let exports =
+        canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
     assert_eq!(exports.iter().filter(|e| e.action.action == "export").count(), 3);
 }
 
@@ -296,10 +297,10 @@ fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"));
     let clip = assets.join("media/video/opencv4nodejs_traffic.mp4");
     assert!(clip.is_file(), "{} is missing: run scripts/setup first", clip.display());
-    let mut stored = canvass_schemas::testing::event("north-1", support::at(1), 1);
+    let mut stored = canvass_store::testing::event("north-1", support::at(1), 1);
     stored.input = clip.display().to_string();
     stored.best_frame.media_time_us = 5_000_000;
-    let mut gone = canvass_schemas::testing::event("north-1", support::at(2), 2);
+    let mut gone = canvass_store::testing::event("north-1", support::at(2), 2);
     gone.input = "/nowhere/clip.mp4".into();
     canvass_store::EventLake::new(LocalStore::new(server.dir.path()))
         .write(&[stored.clone(), gone.clone()])
@@ -312,14 +313,14 @@ fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
     assert_eq!(missing.status, 404);
     assert!(missing.error().contains("not stored here"), "{}", missing.error());
     assert_eq!(get(&server, &format!("/v1/events/{}/frame?{CASE}", stored.event_id), "bo").status, 404);
-    let log = canvass_audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let log = canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
     assert_eq!(log.iter().filter(|e| e.action.action == "view_footage").count(), 1);
 }
 
 #[test]
 fn the_service_answers_the_same_from_an_s3_bucket() {
     let s3 = canvass_store::testing::S3Server::start();
-    let store: canvass_serve::Store = Arc::new(canvass_store::S3Store::new(s3.config("canvass/")).unwrap());
+    let store: canvass_store::Store = Arc::new(canvass_store::S3Store::new(s3.config("canvass/")).unwrap());
     support::with_events_in(canvass_store::EventLake::new(store.clone()));
     let server = support::start_on(store.clone(), tempfile::tempdir().unwrap(), ServeSettings::default());
     let north = get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
@@ -330,8 +331,8 @@ fn the_service_answers_the_same_from_an_s3_bucket() {
     assert_eq!((thumb.status, thumb.body.as_slice()), (200, b"\xff\xd8jpeg".as_slice()));
     // The audit log is in the bucket, chained.
     assert!(matches!(
-        canvass_audit::verify(&store).unwrap(),
-        canvass_audit::Verdict::Intact { entries: 2, .. }
+        canvass_governance::audit::verify(&store).unwrap(),
+        canvass_governance::audit::Verdict::Intact { entries: 2, .. }
     ));
 }
 

@@ -4,9 +4,10 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use canvass_serve::access::AccessConfig;
-use canvass_serve::{ServeSettings, Service, Store};
+use canvass_governance::access::AccessConfig;
+use canvass_serve::{ServeSettings, Service};
 use canvass_store::LocalStore;
+use canvass_store::Store;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -9,10 +9,8 @@ use sha2::{Digest, Sha256};
 use crate::object_store::ObjectStore;
 use crate::scan::{self, Match, RowView};
 use crate::summary::SegmentSummary;
-use crate::{StoreError, segment};
+use crate::{StoreError, keys, segment};
 
-pub const EVENTS_PREFIX: &str = "events/v1/";
-const SUMMARY_SUFFIX: &str = ".summary.json";
 /// Segments are closed at this many events (about 10 MB of Parquet).
 pub const MAX_EVENTS_PER_SEGMENT: usize = 100_000;
 
@@ -40,11 +38,6 @@ pub struct EventLake<S> {
     store: S,
 }
 
-/// The folder of a day's segments.
-fn date_prefix(day: NaiveDate) -> String {
-    format!("{EVENTS_PREFIX}date={}/", day.format("%Y-%m-%d"))
-}
-
 /// A segment's name: the hash of its sorted event ids, so writing the same events again
 /// replaces the same object instead of adding a copy.
 fn segment_name(events: &[DetectionEvent]) -> String {
@@ -56,12 +49,6 @@ fn segment_name(events: &[DetectionEvent]) -> String {
         hasher.update(b"\n");
     }
     hasher.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `date=YYYY-MM-DD/` in a folder key, as a day.
-fn parse_date_dir(dir: &str) -> Option<NaiveDate> {
-    let name = dir.trim_end_matches('/').rsplit('/').next()?;
-    NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
 }
 
 impl<S: ObjectStore> EventLake<S> {
@@ -100,12 +87,12 @@ impl<S: ObjectStore> EventLake<S> {
                 (&a.source_id, a.wall_start, &a.event_id).cmp(&(&b.source_id, b.wall_start, &b.event_id))
             });
             for chunk in group.chunks(MAX_EVENTS_PER_SEGMENT) {
-                let key = format!("{}{}.parquet", date_prefix(day), segment_name(chunk));
+                let key = keys::segment(day, &segment_name(chunk));
                 let encoded = segment::encode(chunk)?;
                 self.store.put(&key, &encoded)?;
                 let summary = SegmentSummary::of(key.clone(), encoded.len() as u64, chunk, written_at);
                 let summary = serde_json::to_vec(&summary).expect("summaries serialise");
-                self.store.put(&format!("{key}{SUMMARY_SUFFIX}"), &summary)?;
+                self.store.put(&keys::summary(&key), &summary)?;
                 keys.push(key);
             }
         }
@@ -131,8 +118,8 @@ impl<S: ObjectStore> EventLake<S> {
         let first_day = pruning.after.map(|t| t.date_naive());
         let last_day = pruning.before.map(|t| t.date_naive());
         let mut summary_keys = Vec::new();
-        for date_dir in self.store.list_dirs(EVENTS_PREFIX)? {
-            let Some(day) = parse_date_dir(&date_dir) else { continue };
+        for date_dir in self.store.list_dirs(keys::EVENTS)? {
+            let Some(day) = keys::day_of_folder(&date_dir) else { continue };
             // An event is filed under its start day and may end on the next.
             if first_day.is_some_and(|d| day < d - chrono::Days::new(1)) || last_day.is_some_and(|d| day > d)
             {
@@ -143,7 +130,7 @@ impl<S: ObjectStore> EventLake<S> {
                     .list(&date_dir)?
                     .into_iter()
                     .map(|o| o.key)
-                    .filter(|k| k.ends_with(SUMMARY_SUFFIX)),
+                    .filter(|k| k.ends_with(keys::SUMMARY_SUFFIX)),
             );
         }
         stats.summaries_read += summary_keys.len();
@@ -217,7 +204,7 @@ impl<S: ObjectStore> EventLake<S> {
 
     /// Removes a segment: its summary first, so readers stop seeing it before its data goes.
     pub fn remove_segment(&self, summary: &SegmentSummary) -> Result<(), StoreError> {
-        self.store.delete(&format!("{}{SUMMARY_SUFFIX}", summary.segment))?;
+        self.store.delete(&keys::summary(&summary.segment))?;
         self.store.delete(&summary.segment)
     }
 

@@ -165,24 +165,37 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
                 schema().fields().len()
             )));
         }
+        // A file that is not ours (a column missing or of another type) is an error that
+        // names the column, never a panic.
         let col = |name: &str| {
             batch.column_by_name(name).ok_or_else(|| StoreError::Corrupt(format!("no column {name}")))
         };
-        let s = |name: &str| -> Result<arrow_array::StringArray, StoreError> {
-            Ok(col(name)?.as_string::<i32>().clone())
+        let mistyped =
+            |name: &str, expected: &str| StoreError::Corrupt(format!("column {name} is not {expected}"));
+        let s = |name: &str| -> Result<StringArray, StoreError> {
+            col(name)?.as_string_opt::<i32>().cloned().ok_or_else(|| mistyped(name, "text"))
         };
         let f = |name: &str| -> Result<Float32Array, StoreError> {
-            Ok(col(name)?.as_primitive::<Float32Type>().clone())
+            col(name)?.as_primitive_opt::<Float32Type>().cloned().ok_or_else(|| mistyped(name, "float32"))
         };
         let i = |name: &str| -> Result<Int64Array, StoreError> {
-            Ok(col(name)?.as_primitive::<Int64Type>().clone())
+            col(name)?.as_primitive_opt::<Int64Type>().cloned().ok_or_else(|| mistyped(name, "int64"))
         };
         let t = |name: &str| -> Result<TimestampMicrosecondArray, StoreError> {
-            Ok(col(name)?.as_primitive::<TimestampMicrosecondType>().clone())
+            col(name)?
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .cloned()
+                .ok_or_else(|| mistyped(name, "a timestamp in microseconds"))
         };
-        let version = col("schema_version")?.as_primitive::<UInt32Type>().clone();
-        let frames = col("frames")?.as_primitive::<UInt32Type>().clone();
-        let best_sequence = col("best_sequence")?.as_primitive::<UInt64Type>().clone();
+        let u32s = |name: &str| -> Result<UInt32Array, StoreError> {
+            col(name)?.as_primitive_opt::<UInt32Type>().cloned().ok_or_else(|| mistyped(name, "uint32"))
+        };
+        let version = u32s("schema_version")?;
+        let frames = u32s("frames")?;
+        let best_sequence = col("best_sequence")?
+            .as_primitive_opt::<UInt64Type>()
+            .cloned()
+            .ok_or_else(|| mistyped("best_sequence", "uint64"))?;
         let (event_id, source_id, input) = (s("event_id")?, s("source_id")?, s("input")?);
         let (category, class, label, model_class) =
             (s("category")?, s("class")?, s("taxonomy_label")?, s("model_class")?);
@@ -247,4 +260,54 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
         }
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Parquet file with the segment's column names where `replace` swaps one column for
+    /// text, or drops it when `drop` is set.
+    fn foreign_file(replace: &str, drop: bool) -> Vec<u8> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(
+            encode(&[crate::testing::event("cam", Utc::now(), 1)]).unwrap(),
+        ))
+        .unwrap()
+        .build()
+        .unwrap();
+        let batch = reader.into_iter().next().unwrap().unwrap();
+        let (mut fields, mut columns) = (Vec::new(), Vec::new());
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            if field.name() != replace {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            } else if !drop {
+                fields.push(Field::new(replace, DataType::Utf8, false));
+                columns.push(Arc::new(StringArray::from(vec!["not a number"])) as ArrayRef);
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_column_of_another_type_is_an_error_naming_it_not_a_panic() {
+        for column in ["frames", "confidence", "wall_start", "event_id", "best_sequence"] {
+            let err = decode(foreign_file(column, false)).unwrap_err();
+            assert!(matches!(&err, StoreError::Corrupt(why) if why.contains(column)), "{column}: {err}");
+            let err = decode_rows(foreign_file(column, false), &[0]).unwrap_err();
+            assert!(err.to_string().contains(column), "{column}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_column_is_an_error_not_a_panic() {
+        let err = decode(foreign_file("model_sha256", true)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    }
 }

@@ -2,8 +2,8 @@
 //! `scripts/test-services`): object operations, multipart, create-if-absent, and the lake on S3 with the
 //! same layout and results as on a local folder.
 
-use canvass_schemas::testing::event;
 use canvass_store::testing::S3Server;
+use canvass_store::testing::event;
 use canvass_store::{EventLake, LocalStore, ObjectStore, Pruning, S3Config, S3Store, StoreError};
 
 fn start() -> S3Server {

@@ -252,7 +252,7 @@ impl Cluster {
                     behind += 1;
                     continue;
                 };
-                let key = format!("checkpoints/v1/detect/{}/{FRAMES_TOPIC}/{p:05}.json", self.group);
+                let key = canvass_store::keys::detect_checkpoint(&self.group, FRAMES_TOPIC, p);
                 let next = store
                     .get(&key)
                     .ok()

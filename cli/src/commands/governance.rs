@@ -2,29 +2,28 @@
 //! privacy promises that run outside the service.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use canvass_audit::{AuditLog, Verdict};
-use canvass_janitor::Holds;
+use canvass_governance::Holds;
+use canvass_governance::audit::{AuditLog, Verdict};
 use canvass_store::EventLake;
 
 use crate::config::FileConfig;
+use crate::data_arg::DataArg;
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain: exit 0 if intact, 1 naming every edit or deletion.
     Verify {
-        /// Data folder. [default: ./canvass-data]
-        #[arg(long, env = "CANVASS_DATA")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
 pub fn audit(command: AuditCommand, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { data } = command;
-    match canvass_audit::verify(&file.store(data)?).context("cannot read the audit log")? {
+    match canvass_governance::audit::verify(&file.store(data.dir)?).context("cannot read the audit log")? {
         Verdict::Intact { entries, head } => {
             println!("audit log intact: {entries} entries, head {head}");
             println!("(keep the head hash: entries removed from the end can only be noticed against it)");
@@ -42,20 +41,19 @@ pub fn audit(command: AuditCommand, file: &FileConfig) -> anyhow::Result<ExitCod
 
 #[derive(clap::Args)]
 pub struct JanitorArgs {
-    /// Data folder. [default: ./canvass-data]
-    #[arg(long, env = "CANVASS_DATA")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArg,
     /// Days to keep events of sources whose agency sets no period. [default: 30]
     #[arg(long)]
     retention_days: Option<u32>,
 }
 
 pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let store = file.store(args.data)?;
+    let store = file.store(args.data.dir)?;
     let access = file.access()?;
     let retention = access.retention(args.retention_days.unwrap_or(file.serve.retention_days));
     let holds = Holds::new(store.clone()).all()?;
-    let report = canvass_janitor::sweep(
+    let report = canvass_governance::sweep(
         &EventLake::new(store.clone()),
         &holds,
         &AuditLog::new(store),
@@ -81,7 +79,7 @@ pub fn token() -> anyhow::Result<ExitCode> {
         .context("cannot read /dev/urandom")?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     println!("token:        {token}");
-    println!("token_sha256: {}", canvass_serve::access::token_hash(&token));
+    println!("token_sha256: {}", canvass_governance::access::token_hash(&token));
     println!("(give the token to its user; put only the hash in the config file)");
     Ok(ExitCode::SUCCESS)
 }

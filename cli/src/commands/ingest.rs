@@ -2,19 +2,18 @@
 //! publishes the sampled frames to the frames topic, then an end-of-input marker per input.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
+use canvass_governance::Registry;
 use canvass_ingest::InputSpec;
-use canvass_schemas::FrameMessage;
-use canvass_serve::registry::Registry;
+use canvass_pipeline::inputs::Job;
+use canvass_pipeline::{MeteredSink, Metrics};
+use canvass_transport::FrameSink;
 use canvass_transport::kafka::{KafkaFrameSink, Producer};
-use canvass_transport::{FrameSink, TransportError};
 
 use crate::config::FileConfig;
 use crate::ingest_args::IngestArgs;
-use crate::metrics::Metrics;
 use crate::progress::InputProgress;
 use crate::worker_args::WorkerArgs;
 
@@ -29,26 +28,6 @@ pub struct IngestWorkerArgs {
     inputs: Vec<String>,
 }
 
-/// Counts what passes on to Kafka.
-struct MeteredSink {
-    inner: KafkaFrameSink,
-    metrics: Arc<Metrics>,
-}
-
-impl FrameSink for MeteredSink {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.inner.send(frame)?;
-        self.metrics.frames_published.inc();
-        Ok(())
-    }
-    fn end_input(&mut self, source_id: &str, input: &str) -> Result<(), TransportError> {
-        self.inner.end_input(source_id, input)
-    }
-    fn flush(&mut self) -> Result<(), TransportError> {
-        self.inner.flush()
-    }
-}
-
 pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let config = args.ingest.config(file, args.inputs.len())?;
     let settings = args.worker.kafka_with_topics(file)?;
@@ -57,7 +36,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         .context("cannot install the signal handler")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
-        crate::metrics::serve(metrics.clone(), listen)?;
+        crate::worker_args::serve_metrics(&metrics, listen)?;
         // A camera that is down is not a stuck worker: ingest reconnects by itself, so the
         // process reports healthy while it runs rather than being restarted in a loop.
         let heartbeat = metrics.clone();
@@ -69,24 +48,17 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         })?;
     }
     let producer = Producer::for_frames(&settings)?;
-    let mut sink = MeteredSink { inner: KafkaFrameSink::new(producer, &settings), metrics: metrics.clone() };
+    let mut sink = MeteredSink::new(KafkaFrameSink::new(producer, &settings), metrics.clone());
     let registry = Registry::new(args.worker.store(file)?);
 
     let mut failures = 0usize;
     for input in &args.inputs {
-        let spec = InputSpec::parse(input);
-        let name = spec.display_name();
-        let source_id = args.ingest.source_id(input);
-        if let Err(refusal) = crate::commands::run::owner_allows(&registry, &source_id, &spec) {
-            eprintln!("error: {name}: {refusal}");
-            metrics.error("refused_by_owner_policy");
-            failures += 1;
-            continue;
-        }
+        let name = InputSpec::parse(input).display_name();
+        let job = Job { input: input.clone(), source_id: args.ingest.source_id(input), start: config.start };
         let mut progress = InputProgress::new(&name);
         // Counted as decoding goes, so a live stream's rate shows while it runs.
         let mut decoded = 0;
-        let result = canvass_ingest::ingest(&spec, &source_id, &config, &mut sink, &mut |p| {
+        let result = canvass_pipeline::inputs::ingest(&registry, &job, &config, &mut sink, &mut |p| {
             metrics.frames_decoded.inc_by(p.frames_decoded.saturating_sub(decoded));
             decoded = decoded.max(p.frames_decoded);
             progress.update(p);
@@ -95,7 +67,13 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         match &result {
             Ok(report) => {
                 metrics.frames_decoded.inc_by(report.frames_decoded.saturating_sub(decoded));
-                tracing::info!(input = %name, source = %source_id, frames = report.frames_sampled, "published");
+                tracing::info!(input = %name, source = %job.source_id, frames = report.frames_sampled, "published");
+            }
+            Err(canvass_pipeline::inputs::InputError::Refused(refusal)) => {
+                eprintln!("error: {name}: {refusal}");
+                metrics.error("refused_by_owner_policy");
+                failures += 1;
+                continue;
             }
             Err(e) => {
                 eprintln!("error: {name}: {e}");
@@ -104,7 +82,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
             }
         }
         // Frames sent before a failure (a truncated file) are real footage: their tracks close too.
-        sink.end_input(&source_id, &name).with_context(|| format!("{name}: cannot publish its end"))?;
+        sink.end_input(&job.source_id, &name).with_context(|| format!("{name}: cannot publish its end"))?;
         if config.stop.load(Ordering::Relaxed) {
             break;
         }

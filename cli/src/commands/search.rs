@@ -1,6 +1,5 @@
 //! `canvass search`: the query language over the event lake.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,13 +7,13 @@ use canvass_store::EventLake;
 use chrono::Utc;
 
 use crate::config::FileConfig;
+use crate::data_arg::DataArg;
 use crate::event_table::{Hit, print_table};
 
 #[derive(clap::Args)]
 pub struct SearchArgs {
-    /// Data folder holding the event lake. [default: ./canvass-data]
-    #[arg(long, env = "CANVASS_DATA")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArg,
     /// Print one JSON array instead of a table.
     #[arg(long)]
     json: bool,
@@ -41,9 +40,9 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let base = file.object_base(args.data.clone());
-    let location = file.store_location(args.data.clone());
-    let lake = EventLake::new(file.store(args.data)?);
+    let base = file.object_base(args.data.dir.clone());
+    let location = file.store_location(args.data.dir.clone());
+    let lake = EventLake::new(file.store(args.data.dir)?);
     let results = canvass_search::search(&lake, &query, args.all_versions, args.offset, args.limit)
         .with_context(|| format!("cannot search the lake in {location}"))?;
     tracing::debug!(

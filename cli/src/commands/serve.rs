@@ -5,15 +5,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use canvass_serve::{Service, Store};
+use canvass_serve::Service;
+use canvass_store::Store;
 
 use crate::config::FileConfig;
+use crate::data_arg::DataArg;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Data folder holding the event lake. [default: ./canvass-data]
-    #[arg(long, env = "CANVASS_DATA")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArg,
     /// Address to listen on. [default: 127.0.0.1:8480]
     #[arg(long, env = "CANVASS_LISTEN")]
     listen: Option<String>,
@@ -59,8 +60,8 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         (None, None) => None,
         _ => anyhow::bail!("[serve] tls_cert and tls_key go together"),
     };
-    let data = file.data_dir(args.data.clone());
-    let store: Store = file.store(args.data)?;
+    let data = file.store_location(args.data.dir.clone());
+    let store: Store = file.store(args.data.dir)?;
     let listen = settings.listen.clone();
     let service = Arc::new(Service::new(store, access, settings));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -69,7 +70,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        tracing::info!(address = %listener.local_addr()?, scheme, data = %data.display(), "serving");
+        tracing::info!(address = %listener.local_addr()?, scheme, data = %data, "serving");
         canvass_serve::serve(service, listener, tls, shutdown_signal()).await.context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use canvass_audit::Verdict;
+use canvass_governance::audit::Verdict;
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
@@ -24,7 +24,7 @@ pub struct AuditPage {
     pub total: usize,
     /// Newest first.
     #[schema(value_type = Vec<Object>)]
-    pub entries: Vec<canvass_audit::Entry>,
+    pub entries: Vec<canvass_governance::audit::Entry>,
     /// Whether the hash chain verifies, and its head hash.
     pub chain: String,
 }
@@ -41,7 +41,7 @@ pub async fn read(
         return Err(ApiError::bad_request("limit: 1 to 500"));
     }
     blocking(move || {
-        let (mut entries, verdict) = canvass_audit::read_and_verify(service.audit.store())?;
+        let (mut entries, verdict) = canvass_governance::audit::read_and_verify(service.audit.store())?;
         let total = entries.len();
         entries.reverse();
         let entries: Vec<_> = entries.into_iter().skip(p.offset.unwrap_or(0)).take(limit).collect();

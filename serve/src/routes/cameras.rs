@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::blocking;
 use super::events::parse_point;
-use crate::access::Role;
 use crate::error::{ApiError, Body, Params};
-use crate::registry::{Camera, CameraRegistration, distance_m, new_id, valid_id};
 use crate::state::{Caller, Service};
+use canvass_governance::access::Role;
+use canvass_governance::registry::{Camera, CameraRegistration, distance_m, new_id, valid_id};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

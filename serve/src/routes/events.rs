@@ -11,13 +11,13 @@ use axum::response::IntoResponse;
 use canvass_schemas::{DetectionEvent, wire_name};
 use canvass_search::QueryError;
 use canvass_store::Pruning;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
 use crate::error::{ApiError, Params};
-use crate::registry::distance_m;
 use crate::state::{Caller, Case, Service, case_of};
+use canvass_governance::registry::distance_m;
 
 pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
@@ -94,14 +94,9 @@ pub struct SearchResponse {
 }
 
 fn parse_time(name: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+    canvass_search::absolute_time(value, end_of_day).ok_or_else(|| {
         ApiError::bad_request(format!("{name}: '{value}' is not a time: use RFC 3339 or YYYY-MM-DD"))
-    })?;
-    let time = if end_of_day { day.and_hms_micro_opt(23, 59, 59, 999_999) } else { day.and_hms_opt(0, 0, 0) };
-    Ok(time.expect("valid time of day").and_utc())
+    })
 }
 
 /// A parsed, scoped search: the query with the parameters' range and sources folded in.

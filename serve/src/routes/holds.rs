@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use canvass_janitor::{Hold, HoldRequest};
+use canvass_governance::{Hold, HoldRequest};
 use chrono::Utc;
 
 use super::blocking;

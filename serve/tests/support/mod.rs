@@ -5,9 +5,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use canvass_schemas::testing::event;
-use canvass_serve::access::{AccessConfig, Agency, User, token_hash};
-use canvass_serve::{Role, ServeSettings, Service, Store};
+use canvass_governance::Role;
+use canvass_governance::access::{AccessConfig, Agency, User, token_hash};
+use canvass_serve::{ServeSettings, Service};
+use canvass_store::Store;
+use canvass_store::testing::event;
 use canvass_store::{EventLake, LocalStore};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-use canvass_schemas::testing::event_of;
+use crate::testing::event_of;
 use canvass_schemas::{Attributes, Category, ColourAttribute, ModelRef};
 
 use super::*;

@@ -38,9 +38,20 @@ impl LocalStore {
 }
 
 fn io(key: &str) -> impl Fn(std::io::Error) -> StoreError + '_ {
-    move |e| match e.kind() {
-        std::io::ErrorKind::NotFound => StoreError::NotFound(key.to_string()),
-        _ => StoreError::Io { key: key.to_string(), reason: e.to_string() },
+    move |e| failure(key, e)
+}
+
+/// A full disk or a busy file may clear up; a permission or a bad path will not.
+fn failure(key: &str, e: std::io::Error) -> StoreError {
+    use std::io::ErrorKind::*;
+    let (key, reason) = (key.to_string(), e.to_string());
+    match e.kind() {
+        NotFound => StoreError::NotFound(key),
+        AlreadyExists => StoreError::PreconditionFailed(key),
+        Interrupted | TimedOut | WouldBlock | StorageFull | ResourceBusy | OutOfMemory => {
+            StoreError::Transient { key, reason }
+        }
+        _ => StoreError::Permanent { key, reason },
     }
 }
 
@@ -85,7 +96,7 @@ impl ObjectStore for LocalStore {
         let mut file = std::fs::File::open(self.path(key)?).map_err(io(key))?;
         let size = file.metadata().map_err(io(key))?.len();
         if range.end > size {
-            return Err(StoreError::Io {
+            return Err(StoreError::Permanent {
                 key: key.to_string(),
                 reason: format!("bytes {}..{} asked of a {size}-byte object", range.start, range.end),
             });
@@ -108,7 +119,7 @@ impl ObjectStore for LocalStore {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(StoreError::Io { key: prefix.to_string(), reason: e.to_string() }),
+                Err(e) => return Err(failure(prefix, e)),
             };
             for entry in entries {
                 let entry = entry.map_err(io(prefix))?;
@@ -118,7 +129,7 @@ impl ObjectStore for LocalStore {
                     // A temporary file renamed into place while we listed: its final name is
                     // (or will be) listed on its own.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(StoreError::Io { key: prefix.to_string(), reason: e.to_string() }),
+                    Err(e) => return Err(failure(prefix, e)),
                 };
                 if meta.is_dir() {
                     pending.push(path);
@@ -145,7 +156,7 @@ impl ObjectStore for LocalStore {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::Io { key: prefix.to_string(), reason: e.to_string() }),
+            Err(e) => return Err(failure(prefix, e)),
         };
         let mut dirs = Vec::new();
         for entry in entries {

@@ -2,6 +2,7 @@
 //! and `s3` (a bucket), with the same keys and layout.
 
 pub mod local;
+#[cfg(feature = "s3")]
 pub mod s3;
 
 use crate::StoreError;

@@ -89,8 +89,30 @@ pub struct S3Store {
     runtime: tokio::runtime::Runtime,
 }
 
+/// A failure of ours, not the server's: retrying does not help.
 fn io(key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io { key: key.to_string(), reason: e.to_string() }
+    StoreError::Permanent { key: key.to_string(), reason: e.to_string() }
+}
+
+/// A failed request, by kind: no answer, a timeout, throttling (429, 503 SlowDown) or a
+/// server error (5xx) may clear up; anything else the server refused will be refused again.
+fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    key: &str,
+    e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> StoreError {
+    let (key, reason) = (key.to_string(), describe(e));
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Transient { key, reason }
+        }
+        _ => match status {
+            Some(404) => StoreError::NotFound(key),
+            Some(412) => StoreError::PreconditionFailed(key),
+            Some(429) | Some(500..=599) => StoreError::Transient { key, reason },
+            _ => StoreError::Permanent { key, reason },
+        },
+    }
 }
 
 /// The SDK's error code and message, not just "service error"; for failures to reach the
@@ -185,7 +207,7 @@ impl S3Store {
             .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            all.push(page.map_err(|e| io(prefix, describe(&e)))?);
+            all.push(page.map_err(|e| failed(prefix, &e))?);
         }
         Ok(all)
     }
@@ -200,7 +222,7 @@ impl S3Store {
             .key(&full_key)
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms_key);
-        let upload = create.send().await.map_err(|e| io(key, describe(&e)))?;
+        let upload = create.send().await.map_err(|e| failed(key, &e))?;
         let upload_id = upload.upload_id().ok_or_else(|| io(key, "no upload id in the reply"))?.to_string();
         let uploaded = async {
             let mut parts = Vec::new();
@@ -216,7 +238,7 @@ impl S3Store {
                     .body(ByteStream::from(chunk.to_vec()))
                     .send()
                     .await
-                    .map_err(|e| io(key, describe(&e)))?;
+                    .map_err(|e| failed(key, &e))?;
                 parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag).build());
             }
             self.client
@@ -227,7 +249,7 @@ impl S3Store {
                 .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
                 .send()
                 .await
-                .map_err(|e| io(key, describe(&e)))
+                .map_err(|e| failed(key, &e))
         }
         .await;
         if uploaded.is_err() {
@@ -254,9 +276,15 @@ impl S3Store {
         }
         let reply = request.send().await.map_err(|e| match &e {
             SdkError::ServiceError(s) if s.err().is_no_such_key() => StoreError::NotFound(key.to_string()),
-            _ => io(key, describe(&e)),
+            _ => failed(key, &e),
         })?;
-        let bytes = reply.body.collect().await.map_err(|e| io(key, e))?.to_vec();
+        // The body streams after the headers: a connection lost on the way may be retried.
+        let bytes = reply
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Transient { key: key.to_string(), reason: e.to_string() })?
+            .to_vec();
         if let Some(range) = range
             && bytes.len() as u64 != range.end - range.start
         {
@@ -281,7 +309,7 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| io(key, describe(&e)))
+                .map_err(|e| failed(key, &e))
         })
     }
 
@@ -292,7 +320,7 @@ impl ObjectStore for S3Store {
             match reply {
                 Ok(_) => Ok(true),
                 Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
-                Err(e) => Err(io(key, describe(&e))),
+                Err(e) => Err(failed(key, &e)),
             }
         })
     }
@@ -328,7 +356,7 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| io(key, describe(&e)))
+                .map_err(|e| failed(key, &e))
         })
     }
 

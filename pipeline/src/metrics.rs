@@ -1,11 +1,13 @@
-//! What the workers report on `/metrics` (Prometheus text format) and `/healthz`.
+//! What the workers report on `/metrics` (Prometheus text format) and `/healthz` (the HTTP
+//! side is `canvass_serve::metrics`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
+use canvass_schemas::FrameMessage;
+use canvass_store::{ObjectMeta, ObjectStore, Store, StoreError};
+use canvass_transport::{FrameSink, TransportError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -98,83 +100,76 @@ impl Metrics {
         String::from_utf8(out).expect("text format is UTF-8")
     }
 
-    fn healthy(&self) -> bool {
+    /// Whether the worker has shown a sign of life recently.
+    pub fn healthy(&self) -> bool {
         now_s().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) < STALL_LIMIT_S
     }
 }
 
-/// Serves `/metrics` and `/healthz` on its own thread until the process ends.
-pub fn serve(metrics: Arc<Metrics>, listen: SocketAddr) -> anyhow::Result<SocketAddr> {
-    use axum::http::StatusCode;
-    use axum::routing::get;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(listen))
-        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-    let bound = listener.local_addr()?;
-    let for_metrics = metrics.clone();
-    let app =
-        axum::Router::new().route("/metrics", get(move || std::future::ready(for_metrics.render()))).route(
-            "/healthz",
-            get(move || {
-                std::future::ready(if metrics.healthy() {
-                    (StatusCode::OK, "ok")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "stalled")
-                })
-            }),
-        );
-    std::thread::Builder::new().name("metrics".into()).spawn(move || {
-        if let Err(e) = runtime.block_on(async { axum::serve(listener, app).await }) {
-            tracing::error!("metrics server stopped: {e}");
-        }
-    })?;
-    tracing::info!(%bound, "serving /metrics and /healthz");
-    Ok(bound)
-}
-
 /// An object store that counts the bytes written through it.
 pub struct MeteredStore {
-    inner: canvass_serve::Store,
+    inner: Store,
     metrics: Arc<Metrics>,
 }
 
 impl MeteredStore {
-    pub fn new(inner: canvass_serve::Store, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: Store, metrics: Arc<Metrics>) -> Self {
         MeteredStore { inner, metrics }
     }
 }
 
-impl canvass_store::ObjectStore for MeteredStore {
-    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), canvass_store::StoreError> {
+impl ObjectStore for MeteredStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner.put(key, bytes)?;
         self.metrics.store_bytes_written.inc_by(bytes.len() as u64);
         Ok(())
     }
-    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<bool, canvass_store::StoreError> {
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
         let created = self.inner.put_new(key, bytes)?;
         if created {
             self.metrics.store_bytes_written.inc_by(bytes.len() as u64);
         }
         Ok(created)
     }
-    fn get(&self, key: &str) -> Result<Vec<u8>, canvass_store::StoreError> {
+    fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.inner.get(key)
     }
-    fn get_range(
-        &self,
-        key: &str,
-        range: std::ops::Range<u64>,
-    ) -> Result<Vec<u8>, canvass_store::StoreError> {
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
         self.inner.get_range(key, range)
     }
-    fn list(&self, prefix: &str) -> Result<Vec<canvass_store::ObjectMeta>, canvass_store::StoreError> {
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         self.inner.list(prefix)
     }
-    fn delete(&self, key: &str) -> Result<(), canvass_store::StoreError> {
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(key)
     }
-    fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, canvass_store::StoreError> {
+    fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.inner.list_dirs(prefix)
+    }
+}
+
+/// A frame sink that counts what passes on.
+pub struct MeteredSink<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S: FrameSink> MeteredSink<S> {
+    pub fn new(inner: S, metrics: Arc<Metrics>) -> Self {
+        MeteredSink { inner, metrics }
+    }
+}
+
+impl<S: FrameSink> FrameSink for MeteredSink<S> {
+    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+        self.inner.send(frame)?;
+        self.metrics.frames_published.inc();
+        Ok(())
+    }
+    fn end_input(&mut self, source_id: &str, input: &str) -> Result<(), TransportError> {
+        self.inner.end_input(source_id, input)
+    }
+    fn flush(&mut self) -> Result<(), TransportError> {
+        self.inner.flush()
     }
 }

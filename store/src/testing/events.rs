@@ -1,12 +1,14 @@
-//! Example events for tests in other crates (feature `testing`): change what a test is about
-//! with struct update syntax, keep the rest plausible.
+//! Example events for tests: change what a test is about with struct update syntax, keep the
+//! rest plausible.
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{
-    Attributes, BestFrame, BoundingBox, Colour, ColourAttribute, DetectionEvent, EVENT_SCHEMA_VERSION,
-    EventId, ModelRef, ObjectClass,
+use canvass_schemas::{
+    Attributes, BestFrame, BoundingBox, Category, Colour, ColourAttribute, DetectionEvent,
+    EVENT_SCHEMA_VERSION, EventId, ModelRef, ObjectClass, wire_name,
 };
+
+use crate::keys;
 
 /// A red car seen by `source` for one second from `start`; `n` tells events apart (it is the
 /// first frame's sequence number, so it goes into the event id).
@@ -27,19 +29,19 @@ pub fn event_of(
     class: ObjectClass,
     model: &ModelRef,
 ) -> DetectionEvent {
-    let colour = (class.category() == crate::Category::Vehicle)
+    let colour = (class.category() == Category::Vehicle)
         .then_some(ColourAttribute { value: Colour::Red, confidence: 0.8 });
     let event_id = EventId::derive(source, "in.mp4", &model.sha256, class, n, 0);
     DetectionEvent {
         schema_version: EVENT_SCHEMA_VERSION,
-        thumbnail_key: format!("thumbs/source={source}/{event_id}.jpg"),
+        thumbnail_key: keys::thumbnail(source, &event_id),
         event_id,
         source_id: source.into(),
         input: "in.mp4".into(),
         category: class.category(),
         class,
         taxonomy_label: class.taxonomy_label().into(),
-        model_class: crate::wire_name(&class),
+        model_class: wire_name(&class),
         attributes: Attributes { colour },
         confidence: 0.8,
         mean_confidence: 0.7,

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Searches and views the events of their agency's sources, for a case and a purpose.
@@ -18,6 +19,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as configured and as the audit log names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Investigator => "investigator",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
     pub fn sees_events(self) -> bool {
         matches!(self, Role::Investigator | Role::Supervisor)
     }
@@ -42,9 +53,17 @@ pub struct Agency {
     pub retention_days: Option<u32>,
 }
 
+/// Whether a source id matches a jurisdiction pattern: an exact id, or `prefix*`.
+pub fn source_matches(pattern: &str, source: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => source.starts_with(prefix),
+        None => pattern == source,
+    }
+}
+
 impl Agency {
     pub fn covers(&self, source: &str) -> bool {
-        self.sources.iter().any(|pattern| canvass_janitor::source_matches(pattern, source))
+        self.sources.iter().any(|pattern| source_matches(pattern, source))
     }
 }
 
@@ -133,12 +152,12 @@ impl AccessConfig {
     }
 
     /// The retention policy: each agency's period over its sources, else `default_days`.
-    pub fn retention(&self, default_days: u32) -> canvass_janitor::Retention {
+    pub fn retention(&self, default_days: u32) -> crate::Retention {
         let policies = self
             .agencies
             .iter()
             .filter_map(|a| a.retention_days.map(|days| (a.sources.clone(), days)))
             .collect();
-        canvass_janitor::Retention { default_days, policies }
+        crate::Retention { default_days, policies }
     }
 }

@@ -6,12 +6,11 @@
 
 use std::sync::Mutex;
 
-use canvass_store::{ObjectStore, StoreError};
+use canvass_store::{ObjectStore, StoreError, keys};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const AUDIT_PREFIX: &str = "audit/v1/";
 /// The hash the first entry chains to.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -62,10 +61,6 @@ pub enum AuditError {
     Contended(usize),
 }
 
-fn key(seq: u64) -> String {
-    format!("{AUDIT_PREFIX}{seq:020}.json")
-}
-
 /// Appends to the log in one object store. One per process; entries from several processes
 /// interleave safely.
 pub struct AuditLog<S> {
@@ -99,7 +94,7 @@ impl<S: ObjectStore> AuditLog<S> {
                 Entry { seq, at: Utc::now(), action: action.clone(), prev_hash, hash: String::new() };
             entry.hash = entry.computed_hash();
             let bytes = serde_json::to_vec(&entry).expect("entries serialise");
-            if self.store.put_new(&key(seq), &bytes)? {
+            if self.store.put_new(&keys::audit_entry(seq), &bytes)? {
                 *head = Some((seq, entry.hash.clone()));
                 return Ok(entry);
             }
@@ -110,7 +105,7 @@ impl<S: ObjectStore> AuditLog<S> {
     }
 
     fn last_entry(&self) -> Result<Option<Entry>, AuditError> {
-        match self.store.list(AUDIT_PREFIX)?.last() {
+        match self.store.list(keys::AUDIT)?.last() {
             Some(object) => read(&self.store, &object.key).map(Some),
             None => Ok(None),
         }
@@ -118,7 +113,7 @@ impl<S: ObjectStore> AuditLog<S> {
 
     /// Every entry, oldest first.
     pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
-        self.store.list(AUDIT_PREFIX)?.iter().map(|o| read(&self.store, &o.key)).collect()
+        self.store.list(keys::AUDIT)?.iter().map(|o| read(&self.store, &o.key)).collect()
     }
 }
 
@@ -155,7 +150,7 @@ pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict
     let mut problems = Vec::new();
     let mut expected_seq = 0u64;
     let mut prev_hash = GENESIS.to_string();
-    let objects = store.list(AUDIT_PREFIX)?;
+    let objects = store.list(keys::AUDIT)?;
     for object in &objects {
         let entry = match read(store, &object.key) {
             Ok(entry) => entry,
@@ -165,7 +160,7 @@ pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict
                 continue;
             }
         };
-        if object.key != key(entry.seq) {
+        if object.key != keys::audit_entry(entry.seq) {
             problems.push(format!("{}: holds entry {}, so it was modified or moved", object.key, entry.seq));
         }
         if entry.seq > expected_seq {

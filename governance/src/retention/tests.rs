@@ -1,7 +1,7 @@
-use canvass_audit::{AuditLog, Verdict, verify};
+use crate::audit::{AuditLog, Verdict, verify};
 use canvass_schemas::DetectionEvent;
-use canvass_schemas::testing::event;
 use canvass_store::LocalStore;
+use canvass_store::testing::event;
 
 use super::*;
 use crate::holds::{HoldRequest, Holds};

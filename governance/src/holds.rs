@@ -4,14 +4,12 @@
 use std::collections::BTreeSet;
 
 use canvass_schemas::DetectionEvent;
-use canvass_store::ObjectStore;
+use canvass_store::{ObjectStore, keys};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::JanitorError;
-
-pub const HOLDS_PREFIX: &str = "holds/v1/";
+use crate::GovernanceError;
 
 /// What a hold asks to keep. Empty `sources` means every source; a missing bound is open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,8 +48,8 @@ impl Hold {
 }
 
 impl HoldRequest {
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), JanitorError> {
-        let invalid = |why: &str| Err(JanitorError::InvalidHold(why.to_string()));
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), GovernanceError> {
+        let invalid = |why: &str| Err(GovernanceError::InvalidHold(why.to_string()));
         if self.case.trim().is_empty() {
             return invalid("a hold needs a case number");
         }
@@ -80,24 +78,26 @@ impl<S: ObjectStore> Holds<S> {
     }
 
     /// Stores a hold placed by `who`; holds are never overwritten.
-    pub fn place(&self, who: &str, request: HoldRequest, now: DateTime<Utc>) -> Result<Hold, JanitorError> {
+    pub fn place(
+        &self,
+        who: &str,
+        request: HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, GovernanceError> {
         request.validate(now)?;
         let hold = Hold { id: String::new(), placed_by: who.to_string(), placed_at: now, request };
         let content = serde_json::to_vec(&hold).expect("holds serialise");
         let id: String = Sha256::digest(&content)[..8].iter().map(|b| format!("{b:02x}")).collect();
         let hold = Hold { id: id.clone(), ..hold };
-        self.store.put_new(
-            &format!("{HOLDS_PREFIX}{id}.json"),
-            &serde_json::to_vec(&hold).expect("holds serialise"),
-        )?;
+        self.store.put_new(&keys::hold(&id), &serde_json::to_vec(&hold).expect("holds serialise"))?;
         Ok(hold)
     }
 
-    pub fn all(&self) -> Result<Vec<Hold>, JanitorError> {
+    pub fn all(&self) -> Result<Vec<Hold>, GovernanceError> {
         let mut holds = Vec::new();
-        for object in self.store.list(HOLDS_PREFIX)? {
+        for object in self.store.list(keys::HOLDS)? {
             let bytes = self.store.get(&object.key)?;
-            let hold = serde_json::from_slice(&bytes).map_err(|e| JanitorError::UnreadableHold {
+            let hold = serde_json::from_slice(&bytes).map_err(|e| GovernanceError::UnreadableHold {
                 key: object.key.clone(),
                 reason: e.to_string(),
             })?;

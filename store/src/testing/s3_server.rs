@@ -1,4 +1,4 @@
-//! A real S3-compatible server for tests (feature `testing`): `s3s-fs` on a free loopback port
+//! A real S3-compatible server for tests: `s3s-fs` on a free loopback port
 //! over a temporary folder, stopped when dropped. `scripts/test-services` installs it and sets
 //! `CANVASS_S3S_FS`.
 

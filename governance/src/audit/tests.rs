@@ -31,9 +31,10 @@ fn problems(log: &AuditLog<LocalStore>) -> Vec<String> {
 }
 
 fn edit(log: &AuditLog<LocalStore>, seq: u64, change: impl Fn(&mut Entry)) {
-    let mut entry: Entry = serde_json::from_slice(&log.store().get(&key(seq)).unwrap()).unwrap();
+    let mut entry: Entry =
+        serde_json::from_slice(&log.store().get(&keys::audit_entry(seq)).unwrap()).unwrap();
     change(&mut entry);
-    log.store().put(&key(seq), &serde_json::to_vec(&entry).unwrap()).unwrap();
+    log.store().put(&keys::audit_entry(seq), &serde_json::to_vec(&entry).unwrap()).unwrap();
 }
 
 #[test]
@@ -65,8 +66,8 @@ fn a_modified_entry_with_a_recomputed_hash_breaks_the_link_after_it() {
 #[test]
 fn a_deleted_entry_is_found() {
     let (_dir, log) = log_with(5);
-    log.store().delete(&key(1)).unwrap();
-    log.store().delete(&key(2)).unwrap();
+    log.store().delete(&keys::audit_entry(1)).unwrap();
+    log.store().delete(&keys::audit_entry(2)).unwrap();
     assert_eq!(problems(&log), vec!["entries 1-2 are missing (deleted before entry 3)"]);
 }
 

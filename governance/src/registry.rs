@@ -1,15 +1,14 @@
 //! The camera registry: cameras registered by their owners, with where they are, who to ask for
 //! footage, and the access level the owner chose. Stored as objects under `registry/v1/` in the
-//! lake's object store. Only a camera's owner changes or removes its registration.
+//! lake's object store (`canvass_store::keys::camera`). Only a camera's owner changes or removes its registration.
 
-use canvass_store::{ObjectStore, StoreError};
+use canvass_store::{ObjectStore, StoreError, keys};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub const REGISTRY_PREFIX: &str = "registry/v1/cameras/";
-
 /// What the owner allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
     /// The police know the camera exists and may ask the owner for footage.
@@ -21,7 +20,8 @@ pub enum AccessLevel {
 }
 
 /// A registration as the owner writes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CameraRegistration {
     /// Source id of the camera's footage in canvass, where it has any.
@@ -64,7 +64,8 @@ impl CameraRegistration {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Camera {
     pub id: String,
     pub owner: String,
@@ -108,10 +109,6 @@ pub struct Registry<S> {
     store: S,
 }
 
-fn key(id: &str) -> String {
-    format!("{REGISTRY_PREFIX}{id}.json")
-}
-
 impl<S: ObjectStore> Registry<S> {
     pub fn new(store: S) -> Self {
         Registry { store }
@@ -119,7 +116,7 @@ impl<S: ObjectStore> Registry<S> {
 
     pub fn all(&self) -> Result<Vec<Camera>, StoreError> {
         let mut cameras = Vec::new();
-        for object in self.store.list(REGISTRY_PREFIX)? {
+        for object in self.store.list(keys::CAMERAS)? {
             match serde_json::from_slice(&self.store.get(&object.key)?) {
                 Ok(camera) => cameras.push(camera),
                 Err(e) => {
@@ -134,7 +131,7 @@ impl<S: ObjectStore> Registry<S> {
         if !valid_id(id) {
             return Ok(None);
         }
-        match self.store.get(&key(id)) {
+        match self.store.get(&keys::camera(id)) {
             Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
             Err(StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -142,7 +139,7 @@ impl<S: ObjectStore> Registry<S> {
     }
 
     pub fn put(&self, camera: &Camera) -> Result<(), StoreError> {
-        self.store.put(&key(&camera.id), &serde_json::to_vec(camera).expect("cameras serialise"))
+        self.store.put(&keys::camera(&camera.id), &serde_json::to_vec(camera).expect("cameras serialise"))
     }
 
     /// The registered camera whose footage has source id `source`, if any.
@@ -150,8 +147,20 @@ impl<S: ObjectStore> Registry<S> {
         Ok(self.all()?.into_iter().find(|c| c.registration.source_id.as_deref() == Some(source)))
     }
 
+    /// The owner's policy on footage of `source_id`, where it is a registered camera: stored
+    /// files are always allowed, a live stream only while the owner allows live access. A
+    /// source nobody registered is not gated. The error says why, for the operator.
+    pub fn owner_allows(&self, source_id: &str, live: bool) -> Result<(), String> {
+        let camera =
+            self.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
+        match camera {
+            Some(camera) => camera.allows(live).map_err(|why| format!("camera '{source_id}' refused: {why}")),
+            None => Ok(()),
+        }
+    }
+
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
-        self.store.delete(&key(id))
+        self.store.delete(&keys::camera(id))
     }
 }
 

@@ -1,5 +1,5 @@
 //! A detector worker's checkpoint of one frames-topic partition, kept in the object store
-//! beside the events (`checkpoints/v1/detect/<group>/<topic>/<partition>.json`).
+//! beside the events (`canvass_store::keys::detect_checkpoint`).
 //!
 //! It holds the next offset to read, the open tracks of the partition's sources, and the
 //! closed events not yet in a segment. It is written only after everything it refers to is
@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use canvass_detector::StreamState;
 use canvass_schemas::DetectionEvent;
-use canvass_serve::Store;
-use canvass_store::StoreError;
+use canvass_store::{Store, StoreError, keys};
 use canvass_transport::kafka::{KafkaSettings, PartitionOffsets};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,7 +35,7 @@ pub struct Checkpoint {
 }
 
 pub fn key(settings: &KafkaSettings, partition: i32) -> String {
-    format!("checkpoints/v1/detect/{}/{}/{partition:05}.json", settings.group, settings.topics.frames)
+    keys::detect_checkpoint(&settings.group, &settings.topics.frames, partition)
 }
 
 /// Reads checkpoints while a rebalance assigns partitions (inside the consumer's poll) and

@@ -2,20 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use canvass_audit::{Action, AuditLog};
+use crate::audit::{Action, AuditLog};
 use canvass_store::{EventLake, ObjectStore, Pruning, ScanStats, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::JanitorError;
+use crate::GovernanceError;
+use crate::access::source_matches;
 use crate::holds::Hold;
-
-/// Whether a source id matches a jurisdiction pattern: an exact id, or `prefix*`.
-pub fn source_matches(pattern: &str, source: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => source.starts_with(prefix),
-        None => pattern == source,
-    }
-}
 
 /// How long events are kept: the first policy whose patterns match the source (an agency's
 /// jurisdiction and period), else the default.
@@ -68,7 +61,7 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
     audit: &AuditLog<A>,
     retention: &Retention,
     now: DateTime<Utc>,
-) -> Result<RetentionReport, JanitorError> {
+) -> Result<RetentionReport, GovernanceError> {
     let oldest_kept = now - Duration::days(retention.shortest_days() as i64);
     let mut stats = ScanStats::default();
     let old_enough = Pruning { before: Some(oldest_kept), ..Default::default() };

@@ -1,0 +1,125 @@
+//! The detector stage of the embedded pipeline (`canvass run`): frames off the in-process
+//! bounded channel on their own thread, every frame through every model, events written as
+//! their tracks close. A frame that cannot be read is reported and skipped.
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use canvass_detector::{DetectedEvent, Detector};
+use canvass_schemas::DetectionEvent;
+use canvass_transport::FrameSource;
+use canvass_transport::channel::{ChannelSink, channel};
+
+use crate::StageError;
+use crate::event_writer::EventWriter;
+
+/// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
+pub const CHANNEL_CAPACITY: usize = 16;
+/// Most frames the detector takes off the queue for one batch.
+const MAX_BATCH: usize = 8;
+
+/// What the detector stage took off the queue and made of it.
+#[derive(Default)]
+pub struct DetectionSummary {
+    pub frames: u64,
+    /// JPEG bytes of those frames.
+    pub bytes: u64,
+    pub bad_frames: u64,
+    pub events: Vec<DetectionEvent>,
+}
+
+/// The running stage: ingest sends into `sink`; `finish` waits for the stage to drain.
+pub struct DetectStage {
+    pub sink: ChannelSink,
+    thread: JoinHandle<Result<DetectionSummary, StageError>>,
+}
+
+impl DetectStage {
+    /// Starts the stage. `dump_dir` also keeps every frame as a JPEG; `on_error` hears of each
+    /// frame that could not be processed (the run goes on).
+    pub fn start(
+        detector: Detector,
+        events: EventWriter,
+        dump_dir: Option<PathBuf>,
+        on_error: impl Fn(&str) + Send + 'static,
+    ) -> Result<Self, StageError> {
+        let (sink, source) = channel(CHANNEL_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("detect".into())
+            .spawn(move || detect_frames(source, detector, events, dump_dir.as_deref(), &on_error))
+            .map_err(StageError::io("the detector thread"))?;
+        Ok(DetectStage { sink, thread })
+    }
+
+    /// Closes the queue and waits for every frame in it to be processed and written.
+    pub fn finish(self) -> Result<DetectionSummary, StageError> {
+        drop(self.sink);
+        self.thread.join().map_err(|_| StageError::Panicked)?
+    }
+}
+
+fn detect_frames(
+    mut source: impl FrameSource,
+    mut detector: Detector,
+    mut events: EventWriter,
+    dump_dir: Option<&Path>,
+    on_error: &dyn Fn(&str),
+) -> Result<DetectionSummary, StageError> {
+    let mut summary = DetectionSummary::default();
+    fn record(closed: Vec<DetectedEvent>, events: &mut EventWriter, summary: &mut DetectionSummary) {
+        for detected in closed {
+            summary.events.push(events.add((), detected).clone());
+        }
+    }
+    loop {
+        // Block for one frame, then take whatever else has queued up behind it.
+        let mut batch = Vec::new();
+        match source.recv() {
+            Ok(Some(frame)) => batch.push(frame),
+            Ok(None) => break,
+            Err(e) => {
+                on_error(&format!("frame queue: {e}"));
+                summary.bad_frames += 1;
+                continue;
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match source.try_recv() {
+                Ok(Some(frame)) => batch.push(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    on_error(&format!("frame queue: {e}"));
+                    summary.bad_frames += 1;
+                }
+            }
+        }
+        for frame in &batch {
+            let h = &frame.header;
+            if let Some(dir) = dump_dir {
+                let folder = dir.join(&h.source_id);
+                std::fs::create_dir_all(&folder).map_err(StageError::io(&folder))?;
+                let path = folder.join(format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us));
+                std::fs::write(&path, &frame.image).map_err(StageError::io(&path))?;
+            }
+            summary.frames += 1;
+            summary.bytes += frame.image.len() as u64;
+        }
+        match detector.process_batch(&batch) {
+            Ok(outcome) => {
+                for error in outcome.bad_frames {
+                    on_error(&error.to_string());
+                    summary.bad_frames += 1;
+                }
+                record(outcome.events, &mut events, &mut summary);
+            }
+            Err(e) => {
+                on_error(&e.to_string());
+                summary.bad_frames += batch.len() as u64;
+            }
+        }
+        events.tick()?;
+    }
+    record(detector.finish(), &mut events, &mut summary);
+    events.write_segment()?;
+    Ok(summary)
+}

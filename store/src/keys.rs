@@ -1,0 +1,89 @@
+//! Every object key canvass writes, in one place. The layout is the same in a data folder and
+//! in a bucket (under its prefix); each family carries a version so a new format can sit
+//! beside the old one.
+//!
+//! ```text
+//! events/v1/date=YYYY-MM-DD/<segment>.parquet               events that start that day (UTC)
+//! events/v1/date=YYYY-MM-DD/<segment>.parquet.summary.json  written last: makes the segment visible
+//! thumbs/source=<source>/<event_id>.jpg                     best-frame crop of each event
+//! audit/v1/<seq, 20 digits>.json                            hash-chained audit entries
+//! holds/v1/<id>.json                                        legal holds
+//! registry/v1/cameras/<id>.json                             cameras registered by their owners
+//! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
+//! ```
+
+use chrono::NaiveDate;
+
+/// Parquet segments and their summaries, partitioned by day.
+pub const EVENTS: &str = "events/v1/";
+/// The summary beside each segment.
+pub const SUMMARY_SUFFIX: &str = ".summary.json";
+pub const THUMBNAILS: &str = "thumbs/";
+pub const AUDIT: &str = "audit/v1/";
+pub const HOLDS: &str = "holds/v1/";
+pub const CAMERAS: &str = "registry/v1/cameras/";
+pub const CHECKPOINTS: &str = "checkpoints/v1/";
+
+/// The folder of one day's segments.
+pub fn event_day(day: NaiveDate) -> String {
+    format!("{EVENTS}date={}/", day.format("%Y-%m-%d"))
+}
+
+/// A segment named `name` among the day's segments.
+pub fn segment(day: NaiveDate, name: &str) -> String {
+    format!("{}{name}.parquet", event_day(day))
+}
+
+/// The summary of segment `segment_key`.
+pub fn summary(segment_key: &str) -> String {
+    format!("{segment_key}{SUMMARY_SUFFIX}")
+}
+
+/// The day of a day folder (`.../date=YYYY-MM-DD/`).
+pub fn day_of_folder(dir: &str) -> Option<NaiveDate> {
+    let name = dir.trim_end_matches('/').rsplit('/').next()?;
+    NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
+}
+
+/// The thumbnail of an event.
+pub fn thumbnail(source_id: &str, event_id: &str) -> String {
+    format!("{THUMBNAILS}source={source_id}/{event_id}.jpg")
+}
+
+/// Audit entry `seq`; zero-padded so keys sort in chain order.
+pub fn audit_entry(seq: u64) -> String {
+    format!("{AUDIT}{seq:020}.json")
+}
+
+/// The sequence number of an audit entry's key.
+pub fn audit_seq(key: &str) -> Option<u64> {
+    key.strip_prefix(AUDIT)?.strip_suffix(".json")?.parse().ok()
+}
+
+pub fn hold(id: &str) -> String {
+    format!("{HOLDS}{id}.json")
+}
+
+pub fn camera(id: &str) -> String {
+    format!("{CAMERAS}{id}.json")
+}
+
+/// A detector worker group's checkpoint of one partition of `topic`.
+pub fn detect_checkpoint(group: &str, topic: &str, partition: i32) -> String {
+    format!("{CHECKPOINTS}detect/{group}/{topic}/{partition:05}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_where_they_are_parsed() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(day_of_folder(&event_day(day)), Some(day));
+        assert!(segment(day, "ab").starts_with(&event_day(day)));
+        assert_eq!(audit_seq(&audit_entry(42)), Some(42));
+        assert!(audit_entry(9) < audit_entry(10), "keys sort in chain order");
+        assert_eq!(day_of_folder("events/v1/source=x/"), None);
+    }
+}
