@@ -267,7 +267,7 @@ mod tests {
     use super::*;
 
     /// A Parquet file with the segment's column names where `replace` swaps one column for
-    /// text, or drops it when `drop` is set.
+    /// another type (text for numbers, numbers for text), or drops it when `drop` is set.
     fn foreign_file(replace: &str, drop: bool) -> Vec<u8> {
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(
             encode(&[crate::testing::event("cam", Utc::now(), 1)]).unwrap(),
@@ -281,6 +281,9 @@ mod tests {
             if field.name() != replace {
                 fields.push(field.as_ref().clone());
                 columns.push(column.clone());
+            } else if !drop && field.data_type() == &DataType::Utf8 {
+                fields.push(Field::new(replace, DataType::Int64, false));
+                columns.push(Arc::new(Int64Array::from(vec![7])) as ArrayRef);
             } else if !drop {
                 fields.push(Field::new(replace, DataType::Utf8, false));
                 columns.push(Arc::new(StringArray::from(vec!["not a number"])) as ArrayRef);
