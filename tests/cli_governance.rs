@@ -28,7 +28,7 @@ fn token_prints_a_token_and_the_hash_to_configure() {
 #[test]
 fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
     let data = tempfile::tempdir().unwrap();
-    let log = AuditLog::new(LocalStore::new(data.path()));
+    let log = AuditLog::new(LocalStore::new(data.path()), support::audit_key());
     for n in 0..3 {
         log.record(Action {
             actor: "ana".into(),
@@ -36,6 +36,7 @@ fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
             action: "search".into(),
             case: Some("7".into()),
             purpose: Some("test".into()),
+            agency: None,
             detail: serde_json::json!({ "q": "red car" }),
             result_count: Some(n),
         })
@@ -70,7 +71,7 @@ fn janitor_deletes_what_retention_allows_and_audits_it() {
     assert!(text(&out.stdout).starts_with("deleted 1 events"), "{}", describe(&out));
     let (left, _) = lake.scan(&Pruning::default()).unwrap();
     assert_eq!(left.len(), 1);
-    let entries = AuditLog::new(LocalStore::new(data.path())).entries().unwrap();
+    let entries = AuditLog::new(LocalStore::new(data.path()), support::audit_key()).entries().unwrap();
     assert_eq!(
         entries.iter().map(|e| e.action.action.as_str()).collect::<Vec<_>>(),
         vec!["retention_delete"]
@@ -105,6 +106,7 @@ fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
     let data = tempfile::tempdir().unwrap();
     let registration = CameraRegistration {
         source_id: Some("shop-door".into()),
+        stream_url: None,
         contact: "olga@example.org".into(),
         lat: 51.5,
         lon: -0.12,
@@ -114,7 +116,7 @@ fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
         condition_active: false,
     };
     let camera = Camera { id: "0a1b".into(), owner: "olga".into(), updated_at: Utc::now(), registration };
-    Registry::new(LocalStore::new(data.path())).put(&camera).unwrap();
+    Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
     let out = canvass()
         .args(["run", "--source", "shop-door", "--max-retries", "0", "--data"])
         .arg(data.path())
@@ -127,4 +129,131 @@ fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
         "{}",
         describe(&out)
     );
+}
+
+#[test]
+fn run_refuses_another_source_id_on_a_stream_its_owner_registered() {
+    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    let data = tempfile::tempdir().unwrap();
+    let registration = CameraRegistration {
+        source_id: Some("gate".into()),
+        stream_url: Some("rtsp://127.0.0.1:9/live".into()),
+        contact: "olga@example.org".into(),
+        lat: 51.5,
+        lon: -0.12,
+        address: None,
+        description: None,
+        access: AccessLevel::RegistryOnly,
+        condition_active: false,
+    }
+    .normalised();
+    let camera = Camera { id: "0a1c".into(), owner: "olga".into(), updated_at: Utc::now(), registration };
+    Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
+    let out = canvass()
+        .args(["run", "--source", "not-the-gate", "--max-retries", "0", "--data"])
+        .arg(data.path())
+        .arg("rtsp://someone:pw@127.0.0.1:9/live/")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("registered it as registry only"), "{}", describe(&out));
+}
+
+/// Serves an MPEG-TS clip again on every connection, forever: with `--live`, an endless camera.
+fn endless_camera(clip: Vec<u8>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let clip = clip.clone();
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = conn.read(&mut request);
+                let header = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    clip.len()
+                );
+                let _ = conn.write_all(header.as_bytes());
+                // About real time, so the stream is still running when the owner acts.
+                for chunk in clip.chunks(32 * 1024) {
+                    if conn.write_all(chunk).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_audited() {
+    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    let data = tempfile::tempdir().unwrap();
+    let ts = data.path().join("camera.ts");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(support::sample_video("opencv4nodejs_traffic.mp4"))
+        .args(["-c", "copy", "-f", "mpegts"])
+        .arg(&ts)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = endless_camera(std::fs::read(&ts).unwrap());
+    let registration = |active| {
+        CameraRegistration {
+            source_id: Some("kiosk".into()),
+            stream_url: None,
+            contact: "olga@example.org".into(),
+            lat: 51.5,
+            lon: -0.12,
+            address: None,
+            description: None,
+            access: AccessLevel::ConditionalLive,
+            condition_active: active,
+        }
+        .normalised()
+    };
+    let on = Camera {
+        id: "0a1d".into(),
+        owner: "olga".into(),
+        updated_at: Utc::now(),
+        registration: registration(true),
+    };
+    let registry = Registry::new(LocalStore::new(data.path()));
+    registry.register(&on).unwrap();
+    let child = canvass()
+        .args(["run", "--live", "--source", "kiosk", "--model", "yolox_nano_coco", "--data"])
+        .arg(data.path())
+        .arg(format!("http://127.0.0.1:{port}/live.ts"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it run on live footage, then the owner turns the condition off.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let off = Camera { registration: registration(false), updated_at: Utc::now(), ..on.clone() };
+    registry.update(&on, &off).unwrap();
+    // The stream must end by itself (it would otherwise run forever); the bound only catches
+    // a hang, it is not a timing assertion.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the live stream was not stopped by the owner's policy")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr)
+            .contains("stopped: camera 'kiosk' refused: live access only while the owner's condition holds"),
+        "{}",
+        describe(&out)
+    );
+    let entries = AuditLog::new(LocalStore::new(data.path()), support::audit_key()).entries().unwrap();
+    let stop =
+        entries.iter().find(|e| e.action.action == "live_stopped_by_owner").expect("the stop is audited");
+    assert_eq!(stop.action.detail["source_id"], "kiosk");
 }

@@ -96,6 +96,7 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         "ingest": {"streams": [{"url": "rtsp://cam-1/stream", "source": "main-st"}, {"url": "rtsp://cam-2/stream", "source": "depot"}]},
         "detector": {"keda": {"enabled": true, "maxReplicas": 20}},
         "metrics": {"serviceMonitor": {"enabled": true}},
+        "audit": {"keySecret": "audit-key"},
         "search": {"agencies": [{"name": "metro", "sources": ["main-st"]}],
                    "users": [{"name": "ana", "role": "investigator", "agency": "metro", "token_sha256": "ab".repeat(32)}]},
     });
@@ -118,6 +119,8 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         assert!(env.contains(secret), "{secret} missing from {env}");
     }
     assert!(detector["spec"]["template"]["spec"]["volumes"].to_string().contains("kafka-ca"));
+    let ingest_env = containers[0]["env"].to_string();
+    assert!(ingest_env.contains("CANVASS_AUDIT_KEY") && ingest_env.contains("audit-key"), "{ingest_env}");
     let summary = config_check(&docs);
     assert!(summary.contains("s3://city-evidence/ at https://minio.city:9000"), "{summary}");
     assert!(summary.contains("sasl.mechanism") && summary.contains("ssl.ca.location"), "{summary}");

@@ -58,6 +58,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    /// The key that authenticates the audit log (64 hex digits), kept outside the store:
+    /// `CANVASS_AUDIT_KEY`, else this file, else `~/.config/canvass/audit.key`, made on first
+    /// use (mode 0600).
+    pub audit_key_file: Option<PathBuf>,
     #[serde(default)]
     pub ingest: IngestSection,
     #[serde(default)]
@@ -146,6 +150,26 @@ impl FileConfig {
             canvass_governance::AccessConfig { agencies: self.agencies.clone(), users: self.users.clone() };
         access.validate().map_err(|e| anyhow::anyhow!("invalid access configuration: {e}"))?;
         Ok(access)
+    }
+
+    /// The audit key: `CANVASS_AUDIT_KEY`, else `audit_key_file` (or `CANVASS_AUDIT_KEY_FILE`),
+    /// else `~/.config/canvass/audit.key`, made on first use.
+    pub fn audit_key(&self) -> anyhow::Result<canvass_governance::audit::AuditKey> {
+        use canvass_governance::audit::AuditKey;
+        if let Ok(hex) = std::env::var("CANVASS_AUDIT_KEY") {
+            return AuditKey::from_hex(&hex).context("CANVASS_AUDIT_KEY");
+        }
+        let path = std::env::var_os("CANVASS_AUDIT_KEY_FILE")
+            .map(PathBuf::from)
+            .or_else(|| self.audit_key_file.clone())
+            .or_else(|| {
+                let config = std::env::var_os("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+                Some(config.join("canvass").join("audit.key"))
+            })
+            .context("no audit key: set CANVASS_AUDIT_KEY, CANVASS_AUDIT_KEY_FILE or audit_key_file")?;
+        Ok(AuditKey::load_or_create(&path)?)
     }
 
     pub fn data_dir(&self, flag: Option<PathBuf>) -> PathBuf {

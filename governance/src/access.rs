@@ -37,7 +37,12 @@ impl Role {
         matches!(self, Role::Supervisor | Role::Admin)
     }
 
+    /// Supervisors place and lift their agency's holds; admins see every hold, place none.
     pub fn places_holds(self) -> bool {
+        matches!(self, Role::Supervisor)
+    }
+
+    pub fn sees_holds(self) -> bool {
         matches!(self, Role::Supervisor | Role::Admin)
     }
 }
@@ -64,6 +69,16 @@ pub fn source_matches(pattern: &str, source: &str) -> bool {
 impl Agency {
     pub fn covers(&self, source: &str) -> bool {
         self.sources.iter().any(|pattern| source_matches(pattern, source))
+    }
+
+    /// Whether every source `pattern` (an id, or `prefix*`) can match lies in the jurisdiction.
+    pub fn covers_pattern(&self, pattern: &str) -> bool {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => {
+                self.sources.iter().any(|own| own.strip_suffix('*').is_some_and(|p| prefix.starts_with(p)))
+            }
+            None => self.covers(pattern),
+        }
     }
 }
 

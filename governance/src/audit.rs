@@ -3,7 +3,14 @@
 //! the one before, so `verify` finds any entry that was changed or removed. Entries are created
 //! with create-if-absent writes: two writers never replace each other's entries, and nothing in
 //! canvass rewrites or deletes one.
+//!
+//! A hash chain alone can be recomputed by whoever can write the store, so each entry also
+//! carries an HMAC-SHA256 of its hash under the audit key, which lives outside the store
+//! (`AuditKey`), and a head (last sequence number and hash, also authenticated) is kept apart
+//! from the entries: `verify` finds entries removed from the end, reordered, or a chain rebuilt
+//! without the key.
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use canvass_store::{ObjectStore, StoreError, keys};
@@ -26,6 +33,10 @@ pub struct Action {
     pub action: String,
     pub case: Option<String>,
     pub purpose: Option<String>,
+    /// The actor's agency: its supervisors read the entry. `None`: admins only (system work,
+    /// owners, admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
     /// The query, ids or change, as given.
     pub detail: serde_json::Value,
     pub result_count: Option<usize>,
@@ -39,16 +50,121 @@ pub struct Entry {
     #[serde(flatten)]
     pub action: Action,
     pub prev_hash: String,
-    /// SHA-256 of this entry with `hash` empty.
+    /// SHA-256 of this entry with `hash` and `mac` empty.
     pub hash: String,
+    /// HMAC-SHA256 of `hash` under the audit key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mac: String,
 }
 
 impl Entry {
     fn computed_hash(&self) -> String {
-        let unhashed = Entry { hash: String::new(), ..self.clone() };
+        let unhashed = Entry { hash: String::new(), mac: String::new(), ..self.clone() };
         let bytes = serde_json::to_vec(&unhashed).expect("entries serialise");
         Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// The key that authenticates entries and the head. Keep it out of the store (a file readable
+/// only by canvass, a secret, a KMS): whoever holds it can rewrite the log undetected.
+#[derive(Clone)]
+pub struct AuditKey([u8; 32]);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    /// A key from 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, AuditError> {
+        let text = text.trim();
+        let bad = || AuditError::Key("an audit key is 64 hex digits".into());
+        if text.len() != 64 {
+            return Err(bad());
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+        }
+        Ok(AuditKey(key))
+    }
+
+    /// A new random key.
+    pub fn generate() -> Result<Self, AuditError> {
+        use std::io::Read;
+        let mut key = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut key))
+            .map_err(|e| AuditError::Key(format!("cannot read /dev/urandom: {e}")))?;
+        Ok(AuditKey(key))
+    }
+
+    /// The key in file `path` (64 hex digits), made on first use (mode 0600).
+    pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
+        let shown = path.display();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_hex(&text).map_err(|e| AuditError::Key(format!("{shown}: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Self::generate()?;
+                let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+                if let Some(folder) = path.parent() {
+                    std::fs::create_dir_all(folder)
+                        .map_err(|e| AuditError::Key(format!("cannot create {}: {e}", folder.display())))?;
+                }
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| AuditError::Key(format!("cannot create the audit key {shown}: {e}")))?;
+                file.write_all(hex.as_bytes())
+                    .map_err(|e| AuditError::Key(format!("cannot write the audit key {shown}: {e}")))?;
+                tracing::info!(path = %shown, "made a new audit key: back it up, the log cannot be verified without it");
+                Ok(key)
+            }
+            Err(e) => Err(AuditError::Key(format!("cannot read the audit key {shown}: {e}"))),
+        }
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of `message`, hex.
+    fn mac(&self, message: &[u8]) -> String {
+        const BLOCK: usize = 64;
+        let mut inner_pad = [0x36u8; BLOCK];
+        let mut outer_pad = [0x5cu8; BLOCK];
+        for (i, byte) in self.0.iter().enumerate() {
+            inner_pad[i] ^= byte;
+            outer_pad[i] ^= byte;
+        }
+        let inner = Sha256::new().chain_update(inner_pad).chain_update(message).finalize();
+        let outer = Sha256::new().chain_update(outer_pad).chain_update(inner).finalize();
+        outer.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn entry_mac(&self, entry: &Entry) -> String {
+        self.mac(format!("entry\n{}\n{}", entry.seq, entry.hash).as_bytes())
+    }
+
+    fn head_mac(&self, seq: u64, hash: &str) -> String {
+        self.mac(format!("head\n{seq}\n{hash}").as_bytes())
+    }
+}
+
+/// The newest entry as its writer saw it, authenticated; kept apart from the entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head {
+    seq: u64,
+    hash: String,
+    mac: String,
+}
+
+/// Equal-length comparison that does not stop at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,19 +175,26 @@ pub enum AuditError {
     Unreadable { key: String, reason: String },
     #[error("another writer kept taking the next audit entry; gave up after {0} tries")]
     Contended(usize),
+    #[error("audit key: {0}")]
+    Key(String),
 }
 
 /// Appends to the log in one object store. One per process; entries from several processes
 /// interleave safely.
 pub struct AuditLog<S> {
     store: S,
+    key: AuditKey,
     /// The last entry this process knows of: (seq, hash).
     head: Mutex<Option<(u64, String)>>,
 }
 
 impl<S: ObjectStore> AuditLog<S> {
-    pub fn new(store: S) -> Self {
-        AuditLog { store, head: Mutex::new(None) }
+    pub fn new(store: S, key: AuditKey) -> Self {
+        AuditLog { store, key, head: Mutex::new(None) }
+    }
+
+    pub fn key(&self) -> &AuditKey {
+        &self.key
     }
 
     pub fn store(&self) -> &S {
@@ -90,18 +213,39 @@ impl<S: ObjectStore> AuditLog<S> {
                     None => (0, GENESIS.to_string()),
                 },
             };
-            let mut entry =
-                Entry { seq, at: Utc::now(), action: action.clone(), prev_hash, hash: String::new() };
+            let mut entry = Entry {
+                seq,
+                at: Utc::now(),
+                action: action.clone(),
+                prev_hash,
+                hash: String::new(),
+                mac: String::new(),
+            };
             entry.hash = entry.computed_hash();
+            entry.mac = self.key.entry_mac(&entry);
             let bytes = serde_json::to_vec(&entry).expect("entries serialise");
             if self.store.put_new(&keys::audit_entry(seq), &bytes)? {
                 *head = Some((seq, entry.hash.clone()));
+                self.write_head(seq, &entry.hash)?;
                 return Ok(entry);
             }
             // Another process wrote `seq` first: chain to the newest entry and try again.
             *head = None;
         }
         Err(AuditError::Contended(TRIES))
+    }
+
+    /// Moves the head forward to entry `seq` (never back: a slower writer does not undo a
+    /// faster one's head).
+    fn write_head(&self, seq: u64, hash: &str) -> Result<(), AuditError> {
+        if let Some(current) = read_head(&self.store)?
+            && current.seq >= seq
+        {
+            return Ok(());
+        }
+        let head = Head { seq, hash: hash.to_string(), mac: self.key.head_mac(seq, hash) };
+        self.store.put(keys::AUDIT_HEAD, &serde_json::to_vec(&head).expect("heads serialise"))?;
+        Ok(())
     }
 
     fn last_entry(&self) -> Result<Option<Entry>, AuditError> {
@@ -114,6 +258,16 @@ impl<S: ObjectStore> AuditLog<S> {
     /// Every entry, oldest first.
     pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
         self.store.list(keys::AUDIT)?.iter().map(|o| read(&self.store, &o.key)).collect()
+    }
+}
+
+fn read_head<S: ObjectStore>(store: &S) -> Result<Option<Head>, AuditError> {
+    match store.get(keys::AUDIT_HEAD) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AuditError::Unreadable { key: keys::AUDIT_HEAD.to_string(), reason: e.to_string() }),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -137,15 +291,18 @@ pub enum Verdict {
     },
 }
 
-/// Checks the whole chain: each entry's hash, its link to the one before, and that sequence
-/// numbers run without a gap from 0.
-pub fn verify<S: ObjectStore>(store: &S) -> Result<Verdict, StoreError> {
-    read_and_verify(store).map(|(_, verdict)| verdict)
+/// Checks the whole chain: each entry's hash and MAC, its link to the one before, that sequence
+/// numbers run without a gap from 0, and that the authenticated head is among the entries.
+pub fn verify<S: ObjectStore>(store: &S, key: &AuditKey) -> Result<Verdict, StoreError> {
+    read_and_verify(store, key).map(|(_, verdict)| verdict)
 }
 
 /// `verify`, also returning the readable entries (oldest first), for callers that show the log
 /// and its state without reading every entry twice.
-pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict), StoreError> {
+pub fn read_and_verify<S: ObjectStore>(
+    store: &S,
+    key: &AuditKey,
+) -> Result<(Vec<Entry>, Verdict), StoreError> {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut expected_seq = 0u64;
@@ -173,6 +330,11 @@ pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict
         }
         if entry.hash != entry.computed_hash() {
             problems.push(format!("entry {} was modified: its hash does not match its content", entry.seq));
+        } else if !same(&entry.mac, &key.entry_mac(&entry)) {
+            problems.push(format!(
+                "entry {} is not authenticated by the audit key: rewritten, or written without the key",
+                entry.seq
+            ));
         } else if entry.prev_hash != prev_hash && entry.seq == expected_seq {
             problems.push(format!(
                 "entry {} does not follow entry {}: the chain was rewritten",
@@ -183,6 +345,33 @@ pub fn read_and_verify<S: ObjectStore>(store: &S) -> Result<(Vec<Entry>, Verdict
         expected_seq = entry.seq + 1;
         prev_hash = entry.hash.clone();
         entries.push(entry);
+    }
+    match read_head(store) {
+        Err(AuditError::Store(e)) => return Err(e),
+        Err(e) => problems.push(format!("{e}: modified")),
+        Ok(None) if !entries.is_empty() => {
+            problems.push("the audit head is missing: entries may have been removed from the end".into())
+        }
+        Ok(None) => {}
+        Ok(Some(head)) => {
+            if !same(&head.mac, &key.head_mac(head.seq, &head.hash)) {
+                problems
+                    .push("the audit head is not authenticated by the audit key: it was rewritten".into());
+            } else {
+                match entries.iter().find(|e| e.seq == head.seq) {
+                    Some(entry) if entry.hash == head.hash => {}
+                    Some(_) => problems.push(format!(
+                        "entry {} is not the entry the head recorded: the log was rewritten",
+                        head.seq
+                    )),
+                    None => problems.push(format!(
+                        "the head records entry {} but the log ends at {}: entries were removed from the end",
+                        head.seq,
+                        expected_seq as i64 - 1
+                    )),
+                }
+            }
+        }
     }
     let verdict = if problems.is_empty() {
         Verdict::Intact { entries: expected_seq, head: prev_hash }

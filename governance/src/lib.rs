@@ -14,7 +14,7 @@ pub mod retention;
 
 pub use access::{AccessConfig, Agency, Principal, Role, User, source_matches};
 pub use audit::{Action, AuditError, AuditLog, Verdict};
-pub use holds::{Hold, HoldRequest, Holds};
+pub use holds::{Hold, HoldRequest, Holds, Lift};
 pub use registry::Registry;
 pub use retention::{Retention, RetentionReport, sweep};
 
@@ -28,4 +28,9 @@ pub enum GovernanceError {
     UnreadableHold { key: String, reason: String },
     #[error("invalid hold: {0}")]
     InvalidHold(String),
+    /// Outside the caller's role or jurisdiction.
+    #[error("{0}")]
+    NotYours(String),
+    #[error("no hold {0}")]
+    NoSuchHold(String),
 }

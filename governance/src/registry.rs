@@ -24,9 +24,14 @@ pub enum AccessLevel {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CameraRegistration {
-    /// Source id of the camera's footage in canvass, where it has any.
+    /// Source id of the camera's footage in canvass, where it has any (stored as ingest names
+    /// sources: lowercase, `-` for other characters). One registration per source id.
     #[serde(default)]
     pub source_id: Option<String>,
+    /// The camera's stream address, where canvass may reach it live (stored without
+    /// credentials). One registration per stream.
+    #[serde(default)]
+    pub stream_url: Option<String>,
     /// How to reach the owner for footage.
     pub contact: String,
     pub lat: f64,
@@ -60,8 +65,52 @@ impl CameraRegistration {
         if self.condition_active && self.access != AccessLevel::ConditionalLive {
             return Err("condition_active applies only to conditional_live cameras".into());
         }
+        if let Some(source) = &self.source_id
+            && (source.trim().is_empty() || source.len() > 200)
+        {
+            return Err("source_id: 1 to 200 characters".into());
+        }
+        if let Some(url) = &self.stream_url
+            && (!url.contains("://") || url.len() > 1000)
+        {
+            return Err("stream_url: a URL such as rtsp://host:554/path, at most 1000 characters".into());
+        }
         Ok(())
     }
+
+    /// The registration as stored: the source id and stream address in the form ingest and the
+    /// policy gate compare them.
+    pub fn normalised(mut self) -> Self {
+        self.source_id = self.source_id.map(|s| canvass_schemas::sanitize_source_id(&s));
+        self.stream_url = self.stream_url.map(|u| canvass_schemas::normalise_stream_url(&u));
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another registration holds the source id or stream already.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// What a registration claims: one registration per source id and per stream.
+fn claims(registration: &CameraRegistration) -> Vec<(String, String)> {
+    let mut claims = Vec::new();
+    if let Some(source) = &registration.source_id {
+        claims.push((keys::source_claim(source), format!("source id '{source}'")));
+    }
+    if let Some(url) = &registration.stream_url {
+        claims.push((keys::stream_claim(&stream_digest(url)), format!("stream {url}")));
+    }
+    claims
+}
+
+fn stream_digest(normalised_url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(normalised_url.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,29 +187,154 @@ impl<S: ObjectStore> Registry<S> {
         }
     }
 
-    pub fn put(&self, camera: &Camera) -> Result<(), StoreError> {
+    fn put(&self, camera: &Camera) -> Result<(), StoreError> {
         self.store.put(&keys::camera(&camera.id), &serde_json::to_vec(camera).expect("cameras serialise"))
     }
 
-    /// The registered camera whose footage has source id `source`, if any.
-    pub fn camera_of_source(&self, source: &str) -> Result<Option<Camera>, StoreError> {
-        Ok(self.all()?.into_iter().find(|c| c.registration.source_id.as_deref() == Some(source)))
+    /// Takes `key` for camera `id`, atomically; a claim whose camera no longer exists (a crash
+    /// between claiming and saving) is taken over.
+    fn claim(&self, key: &str, what: &str, id: &str) -> Result<(), RegistryError> {
+        for _ in 0..3 {
+            if self.store.put_new(key, id.as_bytes())? {
+                return Ok(());
+            }
+            let holder = match self.store.get(key) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if holder == id {
+                return Ok(());
+            }
+            if self.get(&holder)?.is_some() {
+                return Err(RegistryError::Conflict(format!(
+                    "{what} is registered already (camera {holder}); only one registration may govern it"
+                )));
+            }
+            self.store.delete(key)?;
+        }
+        Err(RegistryError::Conflict(format!("{what}: another registration is being made at the same time")))
     }
 
-    /// The owner's policy on footage of `source_id`, where it is a registered camera: stored
-    /// files are always allowed, a live stream only while the owner allows live access. A
-    /// source nobody registered is not gated. The error says why, for the operator.
-    pub fn owner_allows(&self, source_id: &str, live: bool) -> Result<(), String> {
-        let camera =
-            self.camera_of_source(source_id).map_err(|e| format!("cannot read the camera registry: {e}"))?;
-        match camera {
-            Some(camera) => camera.allows(live).map_err(|why| format!("camera '{source_id}' refused: {why}")),
-            None => Ok(()),
+    /// Lets go of `key` if camera `id` holds it.
+    fn release(&self, key: &str, id: &str) -> Result<(), StoreError> {
+        match self.store.get(key) {
+            Ok(bytes) if bytes == id.as_bytes() => self.store.delete(key),
+            Ok(_) | Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
-    pub fn remove(&self, id: &str) -> Result<(), StoreError> {
-        self.store.delete(&keys::camera(id))
+    /// Saves a new registration; its source id and stream must not belong to another.
+    pub fn register(&self, camera: &Camera) -> Result<(), RegistryError> {
+        for (key, what) in claims(&camera.registration) {
+            self.claim(&key, &what, &camera.id)?;
+        }
+        Ok(self.put(camera)?)
+    }
+
+    /// Replaces a registration: claims what it newly names, then lets go of what it no longer does.
+    pub fn update(&self, before: &Camera, after: &Camera) -> Result<(), RegistryError> {
+        let old = claims(&before.registration);
+        let new = claims(&after.registration);
+        for (key, what) in &new {
+            self.claim(key, what, &after.id)?;
+        }
+        self.put(after)?;
+        for (key, _) in old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)) {
+            self.release(key, &before.id)?;
+        }
+        Ok(())
+    }
+
+    pub fn remove(&self, camera: &Camera) -> Result<(), StoreError> {
+        self.store.delete(&keys::camera(&camera.id))?;
+        for (key, _) in claims(&camera.registration) {
+            self.release(&key, &camera.id)?;
+        }
+        Ok(())
+    }
+
+    /// The registrations that govern footage of `source_id` (from `stream`, when it is one):
+    /// every camera registered under that source id or stream address, compared in the form
+    /// ingest names them. Reads the whole registry, so registrations made before claims
+    /// existed are found too.
+    pub fn governing(&self, source_id: &str, stream: Option<&str>) -> Result<Vec<Camera>, StoreError> {
+        let source = canvass_schemas::sanitize_source_id(source_id);
+        let url = stream.map(canvass_schemas::normalise_stream_url);
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|c| {
+                let r = c.registration.clone().normalised();
+                r.source_id.as_deref() == Some(source.as_str())
+                    || (url.is_some() && r.stream_url.as_deref() == url.as_deref())
+            })
+            .collect())
+    }
+
+    /// The owners' policy on footage of `source_id` (from `stream`, when it is one): stored
+    /// files are always allowed, a live stream only while every governing registration allows
+    /// live access. A source nobody registered is not gated. Returns the governing cameras'
+    /// ids, for `still_allows`; the error says why, for the operator.
+    pub fn owner_allows(
+        &self,
+        source_id: &str,
+        stream: Option<&str>,
+        live: bool,
+    ) -> Result<Vec<String>, String> {
+        let cameras =
+            self.governing(source_id, stream).map_err(|e| format!("cannot read the camera registry: {e}"))?;
+        for camera in &cameras {
+            camera.allows(live).map_err(|why| format!("camera '{source_id}' refused: {why}"))?;
+        }
+        Ok(cameras.into_iter().map(|c| c.id).collect())
+    }
+
+    /// Re-checks a running live stream cheaply: the cameras that governed it at the start
+    /// (one read each) and any registration made since (by its claims). A governing
+    /// registration that was removed ends live access too.
+    pub fn still_allows(
+        &self,
+        governing: &[String],
+        source_id: &str,
+        stream: Option<&str>,
+    ) -> Result<(), String> {
+        let unreadable = |e: StoreError| format!("cannot read the camera registry: {e}");
+        let mut ids: Vec<String> = governing.to_vec();
+        let probe = CameraRegistration {
+            source_id: Some(source_id.to_string()),
+            stream_url: stream.map(String::from),
+            contact: String::new(),
+            lat: 0.0,
+            lon: 0.0,
+            address: None,
+            description: None,
+            access: AccessLevel::RegistryOnly,
+            condition_active: false,
+        }
+        .normalised();
+        for (key, _) in claims(&probe) {
+            match self.store.get(&key) {
+                Ok(bytes) => ids.push(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(unreadable(e)),
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            match self.get(&id).map_err(unreadable)? {
+                Some(camera) => {
+                    camera.allows(true).map_err(|why| format!("camera '{source_id}' refused: {why}"))?
+                }
+                None if governing.contains(&id) => {
+                    return Err(format!("camera '{source_id}': its owner removed the registration"));
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -186,6 +360,7 @@ mod tests {
             updated_at: Utc::now(),
             registration: CameraRegistration {
                 source_id: Some("shop-door".into()),
+                stream_url: None,
                 contact: "olga@example.org".into(),
                 lat: 0.0,
                 lon: 0.0,

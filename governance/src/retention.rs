@@ -109,6 +109,7 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
             action: "retention_delete".into(),
             case: None,
             purpose: Some("retention policy".into()),
+            agency: None,
             detail: serde_json::json!({
                 "deleted_by_source": deleted_by_source,
                 "segments_removed": report.segments_removed,

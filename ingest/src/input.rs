@@ -45,7 +45,7 @@ impl InputSpec {
     pub fn display_name(&self) -> String {
         match self {
             InputSpec::File(path) => path.display().to_string(),
-            InputSpec::Url { url, .. } => strip_credentials(url),
+            InputSpec::Url { url, .. } => canvass_schemas::strip_credentials(url),
         }
     }
 
@@ -68,12 +68,12 @@ impl InputSpec {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
             }
             InputSpec::Url { url, .. } => {
-                let without_scheme = strip_credentials(url);
+                let without_scheme = canvass_schemas::strip_credentials(url);
                 let after = without_scheme.split_once("://").map_or(without_scheme.as_str(), |(_, r)| r);
                 after.split(['?', '#']).next().unwrap_or_default().to_string()
             }
         };
-        sanitize_source_id(&raw)
+        canvass_schemas::sanitize_source_id(&raw)
     }
 
     /// Cheap checks that give a clearer message than FFmpeg would: missing, empty, a folder.
@@ -103,29 +103,6 @@ impl InputSpec {
     }
 }
 
-pub fn sanitize_source_id(raw: &str) -> String {
-    let mut id: String = raw
-        .chars()
-        .map(|c| c.to_ascii_lowercase())
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
-        .collect();
-    while id.contains("--") {
-        id = id.replace("--", "-");
-    }
-    let trimmed = id.trim_matches('-');
-    if trimmed.is_empty() { "source".to_string() } else { trimmed.to_string() }
-}
-
-fn strip_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rfind('@') {
-        Some(at) => format!("{scheme}://{}{tail}", &authority[at + 1..]),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,8 +125,6 @@ mod tests {
         assert_eq!(url.display_name(), "rtsp://10.0.0.5:554/h264?channel=1");
         assert!(!url.default_source_id().contains("s3cret"));
         assert!(!url.default_source_id().contains("admin"));
-        // An @ in the path is not userinfo.
-        assert_eq!(strip_credentials("http://h/p@x"), "http://h/p@x");
     }
 
     #[test]
@@ -159,6 +134,6 @@ mod tests {
             InputSpec::parse("rtsp://cam.local:554/live/1").default_source_id(),
             "cam.local-554-live-1"
         );
-        assert_eq!(sanitize_source_id("///"), "source");
+        assert_eq!(canvass_schemas::sanitize_source_id("///"), "source");
     }
 }

@@ -27,9 +27,10 @@ use chrono::{DateTime, Utc};
 use ffmpeg_next::Dictionary;
 use ffmpeg_next::format::context::Input;
 
+pub use canvass_schemas::sanitize_source_id;
 pub use clock::WallClock;
 pub use error::IngestError;
-pub use input::{InputSpec, sanitize_source_id};
+pub use input::InputSpec;
 pub use probe::{ProbeReport, StreamInfo, probe};
 pub use reconnect::ReconnectPolicy;
 pub use still::frame_at;

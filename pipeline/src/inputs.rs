@@ -1,13 +1,18 @@
 //! One input through ingest, in either mode: the camera owner's policy first, then decoding
-//! into whatever sink the mode uses. And the ingest log (`<data>/ingest/log.jsonl`): what was
+//! into whatever sink the mode uses; a live stream's policy is checked again as it runs, and
+//! the stream stops (audited) when the owner revokes live access. And the ingest log (`<data>/ingest/log.jsonl`): what was
 //! ingested, when and how it went, which batch reprocessing reads to find the evidence a source
 //! was built from.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use canvass_governance::Registry;
+use canvass_governance::audit::AuditKey;
+use canvass_governance::{Action, AuditLog, Registry};
 use canvass_ingest::{IngestConfig, IngestError, IngestReport, InputSpec, Progress};
 use canvass_schemas::WallClockSource;
 use canvass_store::Store;
@@ -31,23 +36,112 @@ pub enum InputError {
     /// The camera's owner does not allow this footage to be processed (now).
     #[error("{0}")]
     Refused(String),
+    /// The owner revoked live access while the stream ran; ingest stopped.
+    #[error("stopped: {0}")]
+    Revoked(String),
     #[error(transparent)]
     Ingest(#[from] IngestError),
 }
 
-/// Ingests `job` into `sink` if the camera's owner allows it.
+/// The camera owners' policy, as ingest applies it.
+pub struct OwnerGate {
+    pub registry: Registry<Store>,
+    /// Where a stream stopped by its owner's policy is recorded.
+    pub audit: AuditLog<Store>,
+    /// How often a running live stream's policy is read again.
+    pub recheck: Duration,
+}
+
+impl OwnerGate {
+    /// The gate over `store`'s registry and audit log, re-checking live streams every 5 s.
+    pub fn new(store: Store, audit_key: AuditKey) -> Self {
+        OwnerGate {
+            registry: Registry::new(store.clone()),
+            audit: AuditLog::new(store, audit_key),
+            recheck: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Ingests `job` into `sink` if the camera's owner allows it, for as long as they do.
 pub fn ingest(
-    registry: &Registry<Store>,
+    gate: &OwnerGate,
     job: &Job,
     config: &IngestConfig,
     sink: &mut dyn FrameSink,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<IngestReport, InputError> {
     let spec = InputSpec::parse(&job.input);
-    let live = !matches!(spec, InputSpec::File(_));
-    registry.owner_allows(&job.source_id, live).map_err(InputError::Refused)?;
-    let config = IngestConfig { start: job.start, ..config.clone() };
-    Ok(canvass_ingest::ingest(&spec, &job.source_id, &config, sink, on_progress)?)
+    let stream = match &spec {
+        InputSpec::File(_) => None,
+        InputSpec::Url { .. } => Some(job.input.as_str()),
+    };
+    let governing =
+        gate.registry.owner_allows(&job.source_id, stream, stream.is_some()).map_err(InputError::Refused)?;
+    let Some(stream) = stream else {
+        let config = IngestConfig { start: job.start, ..config.clone() };
+        return Ok(canvass_ingest::ingest(&spec, &job.source_id, &config, sink, on_progress)?);
+    };
+    // A stream of its own stop flag, set by the run's (Ctrl-C) or by the owner's policy.
+    let stop = Arc::new(AtomicBool::new(false));
+    let own = IngestConfig { start: job.start, stop: stop.clone(), ..config.clone() };
+    let done = AtomicBool::new(false);
+    let (result, revoked) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch(gate, &governing, job, stream, &config.stop, &stop, &done));
+        let result = canvass_ingest::ingest(&spec, &job.source_id, &own, sink, on_progress);
+        done.store(true, Ordering::Relaxed);
+        (result, watcher.join().unwrap_or(None))
+    });
+    match revoked {
+        Some(why) => Err(InputError::Revoked(why)),
+        None => Ok(result?),
+    }
+}
+
+/// Watches a running stream: passes the run's stop on, and stops the stream (and audits it)
+/// when its owner's policy no longer allows live access. Returns why it stopped it.
+fn watch(
+    gate: &OwnerGate,
+    governing: &[String],
+    job: &Job,
+    stream: &str,
+    run_stop: &AtomicBool,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+) -> Option<String> {
+    let mut last_check = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if run_stop.load(Ordering::Relaxed) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if last_check.elapsed() < gate.recheck {
+            continue;
+        }
+        last_check = Instant::now();
+        let Err(why) = gate.registry.still_allows(governing, &job.source_id, Some(stream)) else { continue };
+        stop.store(true, Ordering::Relaxed);
+        tracing::warn!(source = %job.source_id, "live stream stopped: {why}");
+        let entry = Action {
+            actor: "canvass-ingest".into(),
+            role: "system".into(),
+            action: "live_stopped_by_owner".into(),
+            case: None,
+            purpose: None,
+            agency: None,
+            detail: serde_json::json!({
+                "source_id": job.source_id,
+                "input": canvass_schemas::strip_credentials(stream),
+                "why": why,
+            }),
+            result_count: None,
+        };
+        if let Err(e) = gate.audit.record(entry) {
+            tracing::error!("cannot audit the stop of {}: {e}", job.source_id);
+        }
+        return Some(why);
+    }
+    None
 }
 
 /// One line of the ingest log.

@@ -6,9 +6,11 @@
 
 pub mod event;
 pub mod frame;
+pub mod source;
 
 pub use event::*;
 pub use frame::*;
+pub use source::{normalise_stream_url, sanitize_source_id, strip_credentials};
 
 /// The name an enum value has on the wire (`vehicle`, `long_gun`, `grey`), for tables, Parquet
 /// columns and messages.

@@ -57,6 +57,8 @@ pub enum QueryError {
         "{filter}: '{value}' is not a time: use RFC 3339 (2026-11-23T08:00:00Z), a date (2026-11-23) or a relative time (-24h, -7d, -30m)"
     )]
     BadTime { filter: String, value: String },
+    #[error("{filter}: '{value}' is out of range: times go back at most {max_years} years")]
+    TimeOutOfRange { filter: String, value: String, max_years: i64 },
     #[error("min-conf: '{0}' is not a number from 0 to 1")]
     BadConfidence(String),
     #[error("{0}: needs a value, e.g. {0}:main-st")]
@@ -218,8 +220,16 @@ pub fn absolute_time(value: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
     }
     let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?;
     let start = day.and_hms_opt(0, 0, 0)?.and_utc();
-    Some(if end_of_day { start + Duration::days(1) - Duration::microseconds(1) } else { start })
+    if !end_of_day {
+        return Some(start);
+    }
+    // Checked: the last day chrono can name has no day after it.
+    start.checked_add_signed(Duration::days(1))?.checked_sub_signed(Duration::microseconds(1))
 }
+
+/// How far back a relative time may reach: far beyond any footage, far within what time
+/// arithmetic can hold.
+const MAX_LOOKBACK_YEARS: i64 = 100;
 
 fn parse_time(
     filter: &str,
@@ -233,15 +243,27 @@ fn parse_time(
     }
     let amount = value.strip_prefix('-').ok_or_else(bad)?;
     let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    let span = match unit {
-        "m" | "min" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
-        _ => return Err(bad()),
+    if !matches!(unit, "m" | "min" | "h" | "d" | "w") {
+        return Err(bad());
+    }
+    let out_of_range = || QueryError::TimeOutOfRange {
+        filter: filter.to_string(),
+        value: value.to_string(),
+        max_years: MAX_LOOKBACK_YEARS,
     };
-    Ok(now - span)
+    // Digits only, so a parse failure is a number too large for i64.
+    let n: i64 = number.parse().map_err(|_| out_of_range())?;
+    let minutes_per_unit = match unit {
+        "m" | "min" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        _ => 7 * 24 * 60,
+    };
+    let minutes = n.checked_mul(minutes_per_unit).ok_or_else(out_of_range)?;
+    if minutes > MAX_LOOKBACK_YEARS * 366 * 24 * 60 {
+        return Err(out_of_range());
+    }
+    now.checked_sub_signed(Duration::minutes(minutes)).ok_or_else(out_of_range)
 }
 
 /// Parses a query; `now` anchors relative times.

@@ -55,7 +55,22 @@ impl From<canvass_governance::GovernanceError> for ApiError {
     fn from(e: canvass_governance::GovernanceError) -> Self {
         match e {
             canvass_governance::GovernanceError::InvalidHold(why) => ApiError::bad_request(why),
+            canvass_governance::GovernanceError::NotYours(why) => ApiError::forbidden(why),
+            canvass_governance::GovernanceError::NoSuchHold(id) => {
+                ApiError::not_found(format!("no hold {id}"))
+            }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<canvass_governance::registry::RegistryError> for ApiError {
+    fn from(e: canvass_governance::registry::RegistryError) -> Self {
+        match e {
+            canvass_governance::registry::RegistryError::Conflict(why) => {
+                ApiError::new(StatusCode::CONFLICT, why)
+            }
+            canvass_governance::registry::RegistryError::Store(e) => ApiError::internal(e),
         }
     }
 }

@@ -46,6 +46,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::cameras::remove,
         routes::holds::place,
         routes::holds::list,
+        routes::holds::lift,
         routes::audit::read,
     ),
     components(schemas(
@@ -72,6 +73,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/cameras", get(cameras::list).post(cameras::register))
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
         .route("/v1/holds", get(holds::list).post(holds::place))
+        .route("/v1/holds/{id}/lift", axum::routing::post(holds::lift))
         .route("/v1/audit", get(audit::read))
         .route("/v1/timeline", get(timeline::timeline))
         .route("/v1/{*rest}", axum::routing::any(events::not_found));
@@ -113,7 +115,7 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
             ticks.tick().await;
             let service = service.clone();
             let swept = tokio::task::spawn_blocking(move || {
-                let holds = service.holds.all()?;
+                let (holds, _unreadable) = service.holds.all()?;
                 let retention = service.access.retention(service.settings.retention_days);
                 canvass_governance::sweep(
                     &service.lake,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use canvass_governance::audit::AuditKey;
 use canvass_governance::{AccessConfig, Action, AuditLog, Holds, Principal, Registry};
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
@@ -24,6 +25,8 @@ pub struct ServeSettings {
     pub exports_per_hour: usize,
     /// Retention for sources of agencies without their own period.
     pub retention_days: u32,
+    /// Longest a legal hold may be placed for; a longer one is renewed, not placed forever.
+    pub hold_max_days: u32,
     /// How often the janitor runs inside `serve`; 0 turns it off.
     pub janitor_interval_s: u64,
     /// Requests slower than this are cut off.
@@ -42,6 +45,7 @@ impl Default for ServeSettings {
             export_max_events: 100,
             exports_per_hour: 10,
             retention_days: 30,
+            hold_max_days: 730,
             janitor_interval_s: 3600,
             request_timeout_s: 30,
             tls_cert: None,
@@ -65,10 +69,10 @@ pub struct Service {
 pub struct AppState(pub Arc<Service>);
 
 impl Service {
-    pub fn new(store: Store, access: AccessConfig, settings: ServeSettings) -> Self {
+    pub fn new(store: Store, access: AccessConfig, settings: ServeSettings, audit_key: AuditKey) -> Self {
         Service {
             lake: EventLake::new(store.clone()),
-            audit: AuditLog::new(store.clone()),
+            audit: AuditLog::new(store.clone(), audit_key),
             holds: Holds::new(store.clone()),
             registry: Registry::new(store),
             access,
@@ -112,6 +116,7 @@ impl Service {
             action: action.into(),
             case: case.map(|c| c.case.clone()),
             purpose: case.map(|c| c.purpose.clone()),
+            agency: who.agency.as_ref().map(|a| a.name.clone()),
             detail,
             result_count: count,
         })?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use canvass_serve::ServeSettings;
 use canvass_store::LocalStore;
 use chrono::{Duration, Utc};
-use support::{Response, call, get, start, with_events};
+use support::{Response, audit_key, audit_log, call, get, start, with_events};
 
 const CASE: &str = "case=2026-0042&purpose=hit+and+run";
 
@@ -104,7 +104,7 @@ fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
         assert_eq!(attempt.status, 405, "{method} /v1/audit");
     }
     assert!(matches!(
-        canvass_governance::audit::verify(&LocalStore::new(server.dir.path())).unwrap(),
+        canvass_governance::audit::verify(&LocalStore::new(server.dir.path()), &audit_key()).unwrap(),
         canvass_governance::audit::Verdict::Intact { entries: 5, .. }
     ));
 }
@@ -167,11 +167,23 @@ fn only_a_camera_owner_sets_its_policy() {
         "owners see their own"
     );
 
+    // Another owner cannot take over the camera's source id (the gate would find two
+    // policies); the refusal is audited.
+    let twin =
+        call(&server, "POST", "/v1/cameras", Some("otto"), Some(&camera_json(1.0, 1.0, "conditional_live")));
+    assert_eq!(twin.status, 409, "{}", twin.error());
+    assert!(twin.error().contains("north-1"), "{}", twin.error());
+    let log = audit_log(&server).entries().unwrap();
+    assert!(log.iter().any(|e| e.action.action == "registry_refused" && e.action.actor == "otto"));
+
     assert_eq!(call(&server, "DELETE", &path, Some("olga"), None).status, 204);
+    // Removed, the source is free again.
+    let after = call(&server, "POST", "/v1/cameras", Some("otto"), Some(&camera_json(1.0, 1.0, "request")));
+    assert_eq!(after.status, 201, "{}", after.error());
     assert_eq!(get(&server, &path, "sam").status, 404);
-    let log = canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let log = audit_log(&server).entries().unwrap();
     let changes = log.iter().filter(|e| e.action.action == "registry_change").count();
-    assert_eq!(changes, 3, "registered, changed, removed");
+    assert_eq!(changes, 4, "registered, changed, removed, registered again by otto");
 }
 
 #[test]
@@ -192,27 +204,62 @@ fn exports_are_capped_and_rate_limited() {
         200,
         "limits are per user"
     );
-    let exports =
-        canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let exports = audit_log(&server).entries().unwrap();
     assert_eq!(exports.iter().filter(|e| e.action.action == "export").count(), 3);
 }
 
 #[test]
-fn holds_are_placed_by_supervisors_and_admins_with_a_case_and_reason() {
+fn holds_are_placed_and_lifted_by_supervisors_inside_their_jurisdiction() {
     let server = start(ServeSettings::default());
     let until = (Utc::now() + Duration::days(90)).to_rfc3339();
-    let hold = serde_json::json!({ "case": "2026-0042", "reason": "evidence", "until": until, "sources": ["north-1"] });
-    let hold = serde_json::to_vec(&hold).unwrap();
-    assert_eq!(call(&server, "POST", "/v1/holds", Some("ana"), Some(&hold)).status, 403);
-    assert_eq!(call(&server, "POST", "/v1/holds", Some("olga"), Some(&hold)).status, 403);
+    let body = |sources: &[&str], until: &str| {
+        let hold = serde_json::json!({ "case": "2026-0042", "reason": "evidence", "until": until, "sources": sources });
+        serde_json::to_vec(&hold).unwrap()
+    };
+    let hold = body(&["north-1"], &until);
+    // Investigators, owners and admins place no holds.
+    for who in ["ana", "olga", "root"] {
+        assert_eq!(call(&server, "POST", "/v1/holds", Some(who), Some(&hold)).status, 403, "{who}");
+    }
     let placed = call(&server, "POST", "/v1/holds", Some("sam"), Some(&hold));
     assert_eq!(placed.status, 201);
     assert_eq!(placed.json()["placed_by"], "sam");
-    let past = serde_json::json!({ "case": "1", "reason": "r", "until": "2020-01-01T00:00:00Z" });
-    let refused = call(&server, "POST", "/v1/holds", Some("root"), Some(&serde_json::to_vec(&past).unwrap()));
-    assert_eq!(refused.status, 400);
-    assert!(refused.error().contains("future"));
+    assert_eq!(placed.json()["agency"], "north-pd");
+    let id = placed.json()["id"].as_str().unwrap().to_string();
+
+    // Another agency's camera, or everything for ever: refused.
+    let outside = call(&server, "POST", "/v1/holds", Some("sam"), Some(&body(&["south-1"], &until)));
+    assert_eq!(outside.status, 403, "{}", outside.error());
+    assert!(outside.error().contains("jurisdiction"), "{}", outside.error());
+    let forever = call(&server, "POST", "/v1/holds", Some("sam"), Some(&body(&[], "9999-12-31T00:00:00Z")));
+    assert_eq!(forever.status, 400);
+    assert!(forever.error().contains("730 days"), "{}", forever.error());
+    let past = call(&server, "POST", "/v1/holds", Some("sam"), Some(&body(&[], "2020-01-01T00:00:00Z")));
+    assert_eq!(past.status, 400);
+    assert!(past.error().contains("future"));
+
+    // Who sees them: admins all, supervisors their agency's, nobody else.
     assert_eq!(get(&server, "/v1/holds", "root").json().as_array().unwrap().len(), 1);
+    assert_eq!(get(&server, "/v1/holds", "sam").json().as_array().unwrap().len(), 1);
+    assert_eq!(get(&server, "/v1/holds", "ana").status, 403);
+
+    // Lifting: not by another agency or an admin; by the agency's supervisor, once.
+    let reason = serde_json::to_vec(&serde_json::json!({ "reason": "case closed" })).unwrap();
+    let path = format!("/v1/holds/{id}/lift");
+    assert_eq!(call(&server, "POST", &path, Some("root"), Some(&reason)).status, 403);
+    assert_eq!(call(&server, "POST", &path, Some("bo"), Some(&reason)).status, 403);
+    let lifted = call(&server, "POST", &path, Some("sam"), Some(&reason));
+    assert_eq!(lifted.status, 200, "{}", lifted.error());
+    assert_eq!(lifted.json()["lifted"]["by"], "sam");
+    assert_eq!(call(&server, "POST", &path, Some("sam"), Some(&reason)).status, 400, "lifted once");
+
+    // Every placement, refusal, listing and lift is in the audit log.
+    let log = audit_log(&server).entries().unwrap();
+    let count = |action: &str| log.iter().filter(|e| e.action.action == action).count();
+    assert_eq!(count("hold"), 1);
+    assert_eq!(count("hold_lifted"), 1);
+    assert_eq!(count("list_holds"), 2);
+    assert!(count("hold_refused") >= 8, "{}", count("hold_refused"));
 }
 
 #[test]
@@ -282,6 +329,7 @@ fn the_openapi_document_lists_the_api() {
         "/v1/cameras",
         "/v1/cameras/{id}",
         "/v1/holds",
+        "/v1/holds/{id}/lift",
         "/v1/audit",
         "/v1/timeline",
     ] {
@@ -313,7 +361,7 @@ fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
     assert_eq!(missing.status, 404);
     assert!(missing.error().contains("not stored here"), "{}", missing.error());
     assert_eq!(get(&server, &format!("/v1/events/{}/frame?{CASE}", stored.event_id), "bo").status, 404);
-    let log = canvass_governance::audit::AuditLog::new(LocalStore::new(server.dir.path())).entries().unwrap();
+    let log = audit_log(&server).entries().unwrap();
     assert_eq!(log.iter().filter(|e| e.action.action == "view_footage").count(), 1);
 }
 
@@ -331,7 +379,7 @@ fn the_service_answers_the_same_from_an_s3_bucket() {
     assert_eq!((thumb.status, thumb.body.as_slice()), (200, b"\xff\xd8jpeg".as_slice()));
     // The audit log is in the bucket, chained.
     assert!(matches!(
-        canvass_governance::audit::verify(&store).unwrap(),
+        canvass_governance::audit::verify(&store, &audit_key()).unwrap(),
         canvass_governance::audit::Verdict::Intact { entries: 2, .. }
     ));
 }

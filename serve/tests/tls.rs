@@ -22,7 +22,8 @@ fn serves_https_with_the_configured_certificate() {
 
     let store: Store = Arc::new(LocalStore::new(dir.path().join("data")));
     let settings = ServeSettings { janitor_interval_s: 0, ..Default::default() };
-    let service = Arc::new(Service::new(store, AccessConfig::default(), settings));
+    let key = canvass_governance::audit::AuditKey::generate().unwrap();
+    let service = Arc::new(Service::new(store, AccessConfig::default(), settings, key));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();

@@ -7,8 +7,11 @@
 //! events/v1/date=YYYY-MM-DD/<segment>.parquet.summary.json  written last: makes the segment visible
 //! thumbs/source=<source>/<event_id>.jpg                     best-frame crop of each event
 //! audit/v1/<seq, 20 digits>.json                            hash-chained audit entries
+//! audit-head/v1/head.json                                   the newest entry, authenticated
 //! holds/v1/<id>.json                                        legal holds
 //! registry/v1/cameras/<id>.json                             cameras registered by their owners
+//! registry/v1/claims/source/<source>.json                   which camera governs a source id
+//! registry/v1/claims/stream/<url digest>.json               which camera governs a stream
 //! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
 //! ```
 
@@ -20,8 +23,11 @@ pub const EVENTS: &str = "events/v1/";
 pub const SUMMARY_SUFFIX: &str = ".summary.json";
 pub const THUMBNAILS: &str = "thumbs/";
 pub const AUDIT: &str = "audit/v1/";
+/// Outside `AUDIT`, so listing the entries never lists it.
+pub const AUDIT_HEAD: &str = "audit-head/v1/head.json";
 pub const HOLDS: &str = "holds/v1/";
 pub const CAMERAS: &str = "registry/v1/cameras/";
+pub const CLAIMS: &str = "registry/v1/claims/";
 pub const CHECKPOINTS: &str = "checkpoints/v1/";
 
 /// The folder of one day's segments.
@@ -66,6 +72,16 @@ pub fn hold(id: &str) -> String {
 
 pub fn camera(id: &str) -> String {
     format!("{CAMERAS}{id}.json")
+}
+
+/// The claim of a (normalised) source id by one registration.
+pub fn source_claim(source_id: &str) -> String {
+    format!("{CLAIMS}source/{source_id}.json")
+}
+
+/// The claim of a stream (by the digest of its normalised URL) by one registration.
+pub fn stream_claim(url_digest: &str) -> String {
+    format!("{CLAIMS}stream/{url_digest}.json")
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.

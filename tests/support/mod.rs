@@ -22,10 +22,18 @@ pub fn canvass() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
     // Plain log lines, not a progress bar, and no colour codes in captured output.
     cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG").current_dir(repo()).env("CANVASS_ASSETS", assets());
+    cmd.env("CANVASS_AUDIT_KEY", TEST_AUDIT_KEY);
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         cmd.env("ORT_DYLIB_PATH", assets().join("lib/libonnxruntime.so"));
     }
     cmd
+}
+
+/// The audit key the binary gets in tests (`CANVASS_AUDIT_KEY`).
+pub const TEST_AUDIT_KEY: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+
+pub fn audit_key() -> canvass_governance::audit::AuditKey {
+    canvass_governance::audit::AuditKey::from_hex(TEST_AUDIT_KEY).unwrap()
 }
 
 pub fn sample_video(name: &str) -> PathBuf {

@@ -23,10 +23,16 @@ pub enum AuditCommand {
 
 pub fn audit(command: AuditCommand, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { data } = command;
-    match canvass_governance::audit::verify(&file.store(data.dir)?).context("cannot read the audit log")? {
+    let key = file.audit_key()?;
+    match canvass_governance::audit::verify(&file.store(data.dir)?, &key)
+        .context("cannot read the audit log")?
+    {
         Verdict::Intact { entries, head } => {
             println!("audit log intact: {entries} entries, head {head}");
-            println!("(keep the head hash: entries removed from the end can only be noticed against it)");
+            println!(
+                "(entries and head are authenticated with the audit key; keep the head hash elsewhere too: \
+                 a log cut back to an older head, with that head restored, looks like an older log)"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Verdict::Broken { problems } => {
@@ -52,11 +58,14 @@ pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode>
     let store = file.store(args.data.dir)?;
     let access = file.access()?;
     let retention = access.retention(args.retention_days.unwrap_or(file.serve.retention_days));
-    let holds = Holds::new(store.clone()).all()?;
+    let (holds, unreadable) = Holds::new(store.clone()).all()?;
+    for problem in &unreadable {
+        eprintln!("warning: {problem} (skipped; fix or remove it)");
+    }
     let report = canvass_governance::sweep(
         &EventLake::new(store.clone()),
         &holds,
-        &AuditLog::new(store),
+        &AuditLog::new(store, file.audit_key()?),
         &retention,
         chrono::Utc::now(),
     )?;

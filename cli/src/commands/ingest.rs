@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use canvass_governance::Registry;
 use canvass_ingest::InputSpec;
-use canvass_pipeline::inputs::Job;
+use canvass_pipeline::inputs::{Job, OwnerGate};
 use canvass_pipeline::{MeteredSink, Metrics};
 use canvass_transport::FrameSink;
 use canvass_transport::kafka::{KafkaFrameSink, Producer};
@@ -49,7 +48,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     }
     let producer = Producer::for_frames(&settings)?;
     let mut sink = MeteredSink::new(KafkaFrameSink::new(producer, &settings), metrics.clone());
-    let registry = Registry::new(args.worker.store(file)?);
+    let gate = OwnerGate::new(args.worker.store(file)?, file.audit_key()?);
 
     let mut failures = 0usize;
     for input in &args.inputs {
@@ -58,7 +57,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         let mut progress = InputProgress::new(&name);
         // Counted as decoding goes, so a live stream's rate shows while it runs.
         let mut decoded = 0;
-        let result = canvass_pipeline::inputs::ingest(&registry, &job, &config, &mut sink, &mut |p| {
+        let result = canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut sink, &mut |p| {
             metrics.frames_decoded.inc_by(p.frames_decoded.saturating_sub(decoded));
             decoded = decoded.max(p.frames_decoded);
             progress.update(p);

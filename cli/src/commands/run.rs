@@ -8,10 +8,9 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use canvass_detector::Detector;
-use canvass_governance::Registry;
 use canvass_ingest::{IngestReport, InputSpec};
 use canvass_pipeline::embedded::{DetectStage, DetectionSummary};
-use canvass_pipeline::inputs::{IngestLog, InputError, Job};
+use canvass_pipeline::inputs::{IngestLog, InputError, Job, OwnerGate};
 use canvass_pipeline::{EventWriter, SEGMENT_MAX_AGE};
 use canvass_schemas::DetectionEvent;
 use canvass_store::EventLake;
@@ -86,11 +85,11 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
-    let registry = Registry::new(store);
+    let gate = OwnerGate::new(store, file.audit_key()?);
     for job in &jobs {
         let name = InputSpec::parse(&job.input).display_name();
         let mut progress = InputProgress::new(&name);
-        let result = canvass_pipeline::inputs::ingest(&registry, job, &config, &mut stage.sink, &mut |p| {
+        let result = canvass_pipeline::inputs::ingest(&gate, job, &config, &mut stage.sink, &mut |p| {
             progress.update(p)
         });
         progress.finish();

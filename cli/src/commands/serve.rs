@@ -63,7 +63,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let data = file.store_location(args.data.dir.clone());
     let store: Store = file.store(args.data.dir)?;
     let listen = settings.listen.clone();
-    let service = Arc::new(Service::new(store, access, settings));
+    let service = Arc::new(Service::new(store, access, settings, file.audit_key()?));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)

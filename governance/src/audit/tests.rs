@@ -2,6 +2,10 @@ use canvass_store::LocalStore;
 
 use super::*;
 
+fn key() -> AuditKey {
+    AuditKey::from_hex(&"5a".repeat(32)).unwrap()
+}
+
 fn search_by(actor: &str, n: usize) -> Action {
     Action {
         actor: actor.into(),
@@ -9,6 +13,7 @@ fn search_by(actor: &str, n: usize) -> Action {
         action: "search".into(),
         case: Some("2026-0042".into()),
         purpose: Some("hit and run on Main St".into()),
+        agency: None,
         detail: serde_json::json!({ "query": format!("red pickup #{n}") }),
         result_count: Some(n),
     }
@@ -16,7 +21,7 @@ fn search_by(actor: &str, n: usize) -> Action {
 
 fn log_with(entries: usize) -> (tempfile::TempDir, AuditLog<LocalStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::new(LocalStore::new(dir.path()));
+    let log = AuditLog::new(LocalStore::new(dir.path()), key());
     for n in 0..entries {
         log.record(search_by("ana", n)).unwrap();
     }
@@ -24,7 +29,7 @@ fn log_with(entries: usize) -> (tempfile::TempDir, AuditLog<LocalStore>) {
 }
 
 fn problems(log: &AuditLog<LocalStore>) -> Vec<String> {
-    match verify(log.store()).unwrap() {
+    match verify(log.store(), &key()).unwrap() {
         Verdict::Broken { problems } => problems,
         intact => panic!("expected a broken chain, got {intact:?}"),
     }
@@ -43,7 +48,10 @@ fn an_untouched_log_verifies_and_names_its_head() {
     let entries = log.entries().unwrap();
     assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
     assert_eq!(entries[3].action, search_by("ana", 3));
-    assert_eq!(verify(log.store()).unwrap(), Verdict::Intact { entries: 5, head: entries[4].hash.clone() });
+    assert_eq!(
+        verify(log.store(), &key()).unwrap(),
+        Verdict::Intact { entries: 5, head: entries[4].hash.clone() }
+    );
 }
 
 #[test]
@@ -54,13 +62,26 @@ fn a_modified_entry_is_found() {
 }
 
 #[test]
-fn a_modified_entry_with_a_recomputed_hash_breaks_the_link_after_it() {
+fn a_modified_entry_with_a_recomputed_hash_fails_its_mac_and_breaks_the_link_after_it() {
     let (_dir, log) = log_with(5);
     edit(&log, 2, |e| {
         e.action.actor = "someone-else".into();
         e.hash = e.computed_hash();
     });
-    assert_eq!(problems(&log), vec!["entry 3 does not follow entry 2: the chain was rewritten"]);
+    assert_eq!(
+        problems(&log),
+        vec![
+            "entry 2 is not authenticated by the audit key: rewritten, or written without the key",
+            "entry 3 does not follow entry 2: the chain was rewritten"
+        ]
+    );
+}
+
+#[test]
+fn hmac_matches_a_reference_implementation() {
+    // From Python's hmac module: hmac.new(bytes([0x0b] * 32), b"Hi There", sha256).hexdigest()
+    let key = AuditKey::from_hex(&"0b".repeat(32)).unwrap();
+    assert_eq!(key.mac(b"Hi There"), "198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7");
 }
 
 #[test]
@@ -80,7 +101,7 @@ fn two_writers_on_one_store_interleave_into_one_chain() {
             let root = dir.path().to_path_buf();
             // Separate logs, as two processes would have.
             std::thread::spawn(move || {
-                let log = AuditLog::new(LocalStore::new(root));
+                let log = AuditLog::new(LocalStore::new(root), key());
                 for n in 0..25 {
                     log.record(search_by(actor, n)).unwrap();
                 }
@@ -90,7 +111,7 @@ fn two_writers_on_one_store_interleave_into_one_chain() {
     for t in threads {
         t.join().unwrap();
     }
-    let log = AuditLog::new(LocalStore::new(dir.path()));
-    assert!(matches!(verify(log.store()).unwrap(), Verdict::Intact { entries: 50, .. }));
+    let log = AuditLog::new(LocalStore::new(dir.path()), key());
+    assert!(matches!(verify(log.store(), &key()).unwrap(), Verdict::Intact { entries: 50, .. }));
     assert_eq!(log.entries().unwrap().iter().filter(|e| e.action.actor == "ben").count(), 25);
 }

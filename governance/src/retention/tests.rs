@@ -1,9 +1,11 @@
-use crate::audit::{AuditLog, Verdict, verify};
+use crate::audit::{AuditKey, AuditLog, Verdict, verify};
 use canvass_schemas::DetectionEvent;
 use canvass_store::LocalStore;
 use canvass_store::testing::event;
 
 use super::*;
+use crate::GovernanceError;
+use crate::access::{Agency, Principal, Role};
 use crate::holds::{HoldRequest, Holds};
 
 fn now() -> DateTime<Utc> {
@@ -29,7 +31,7 @@ fn fixture(events: &[DetectionEvent]) -> Fixture {
         lake.put_thumbnail(&e.thumbnail_key, b"jpeg").unwrap();
     }
     let (audit, holds) =
-        (AuditLog::new(LocalStore::new(dir.path())), Holds::new(LocalStore::new(dir.path())));
+        (AuditLog::new(LocalStore::new(dir.path()), audit_key()), Holds::new(LocalStore::new(dir.path())));
     Fixture { _dir: dir, lake, audit, holds }
 }
 
@@ -59,8 +61,8 @@ fn expired_events_go_with_their_thumbnails_and_held_ones_stay() {
         from: Some(days_ago(41)),
         to: Some(days_ago(39)),
     };
-    let hold = f.holds.place("sam", hold, now()).unwrap();
-    let report = sweep(&f.lake, &f.holds.all().unwrap(), &f.audit, &Retention::default(), now()).unwrap();
+    let hold = f.holds.place(&sam(), hold, now(), MAX_DAYS).unwrap();
+    let report = sweep(&f.lake, &f.holds.all().unwrap().0, &f.audit, &Retention::default(), now()).unwrap();
     assert_eq!((report.events_deleted, report.events_held, report.thumbnails_deleted), (1, 1, 1));
     assert_eq!(remaining(&f), vec![("cam-a".into(), 40), ("cam-b".into(), 10)]);
     assert!(thumbnail_exists(&f, &old_a) && thumbnail_exists(&f, &recent));
@@ -74,7 +76,7 @@ fn expired_events_go_with_their_thumbnails_and_held_ones_stay() {
         ("retention_delete", Some(1))
     );
     assert_eq!(entries[0].action.detail["deleted_by_source"]["cam-b"], 1);
-    assert!(matches!(verify(f.audit.store()).unwrap(), Verdict::Intact { entries: 1, .. }));
+    assert!(matches!(verify(f.audit.store(), f.audit.key()).unwrap(), Verdict::Intact { entries: 1, .. }));
 
     // Nothing more to do: no deletion, no audit entry.
     let again = sweep(&f.lake, &[hold], &f.audit, &Retention::default(), now()).unwrap();
@@ -94,10 +96,10 @@ fn a_hold_past_its_date_keeps_nothing() {
         from: None,
         to: None,
     };
-    f.holds.place("sam", request, now()).unwrap();
+    f.holds.place(&sam(), request, now(), MAX_DAYS).unwrap();
     let two_days_later = now() + Duration::days(2);
     let report =
-        sweep(&f.lake, &f.holds.all().unwrap(), &f.audit, &Retention::default(), two_days_later).unwrap();
+        sweep(&f.lake, &f.holds.all().unwrap().0, &f.audit, &Retention::default(), two_days_later).unwrap();
     assert_eq!(report.events_deleted, 1);
     assert!(remaining(&f).is_empty());
 }
@@ -120,7 +122,7 @@ fn a_segment_with_kept_and_expired_events_is_rewritten_with_the_kept_ones() {
         event("cam-a", days_ago(30) + Duration::hours(1), 2),
     ];
     lake.write_as_of(&both, days_ago(31)).unwrap();
-    let audit = AuditLog::new(LocalStore::new(dir.path()));
+    let audit = AuditLog::new(LocalStore::new(dir.path()), audit_key());
     let report = sweep(&lake, &[], &audit, &Retention::default(), now()).unwrap();
     assert_eq!((report.segments_rewritten, report.events_deleted), (1, 1));
     let mut stats = ScanStats::default();
@@ -146,9 +148,95 @@ fn a_hold_must_name_a_case_and_a_reason_and_end_in_the_future() {
         (HoldRequest { reason: "".into(), ..good.clone() }, "reason"),
         (HoldRequest { until: now(), ..good.clone() }, "future"),
         (HoldRequest { from: Some(now()), to: Some(days_ago(1)), ..good.clone() }, "'from' is after 'to'"),
+        (HoldRequest { until: now() + Duration::days(9999), ..good.clone() }, "more than 730 days"),
     ] {
-        let err = f.holds.place("sam", bad, now()).unwrap_err().to_string();
+        let err = f.holds.place(&sam(), bad, now(), MAX_DAYS).unwrap_err().to_string();
         assert!(err.contains(message), "{err}");
     }
-    assert!(f.holds.all().unwrap().is_empty());
+    assert!(f.holds.all().unwrap().0.is_empty());
+}
+
+const MAX_DAYS: u32 = 730;
+
+fn supervisor(name: &str, agency: &str, sources: &[&str]) -> Principal {
+    Principal {
+        name: name.into(),
+        role: Role::Supervisor,
+        agency: Some(Agency {
+            name: agency.into(),
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            retention_days: None,
+        }),
+    }
+}
+
+fn sam() -> Principal {
+    supervisor("sam", "metro-pd", &["cam-*"])
+}
+
+fn request(sources: &[&str]) -> HoldRequest {
+    HoldRequest {
+        case: "2026-7".into(),
+        reason: "evidence".into(),
+        until: now() + Duration::days(30),
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+        from: None,
+        to: None,
+    }
+}
+
+#[test]
+fn holds_stay_inside_the_placers_jurisdiction() {
+    let f = fixture(&[]);
+    for outside in [&["other-cam"][..], &["cam-a", "depot"], &["*"], &["ca*"]] {
+        let err = f.holds.place(&sam(), request(outside), now(), MAX_DAYS).unwrap_err();
+        assert!(matches!(err, GovernanceError::NotYours(_)), "{outside:?}: {err}");
+    }
+    let admin = Principal { name: "root".into(), role: Role::Admin, agency: None };
+    assert!(matches!(
+        f.holds.place(&admin, request(&[]), now(), MAX_DAYS),
+        Err(GovernanceError::NotYours(_))
+    ));
+    // No sources: the placer's whole jurisdiction, not every camera.
+    let hold = f.holds.place(&sam(), request(&[]), now(), MAX_DAYS).unwrap();
+    assert_eq!(hold.request.sources, ["cam-*".to_string()].into());
+    assert!(hold.keeps(&event("cam-x", days_ago(40), 1), now()));
+    assert!(!hold.keeps(&event("depot", days_ago(40), 1), now()));
+    assert!(f.holds.place(&sam(), request(&["cam-a", "cam-b*"]), now(), MAX_DAYS).is_ok());
+}
+
+#[test]
+fn a_hold_is_lifted_only_by_a_supervisor_of_its_agency_and_then_keeps_nothing() {
+    let old = event("cam-a", days_ago(40), 1);
+    let f = fixture(std::slice::from_ref(&old));
+    let hold = f.holds.place(&sam(), request(&["cam-a"]), now(), MAX_DAYS).unwrap();
+    let rival = supervisor("rex", "county-pd", &["cam-*"]);
+    assert!(matches!(f.holds.lift(&rival, &hold.id, "not ours", now()), Err(GovernanceError::NoSuchHold(_))));
+    assert!(matches!(f.holds.lift(&sam(), "../../x", "x", now()), Err(GovernanceError::NoSuchHold(_))));
+    assert_eq!(f.holds.visible_to(&rival).unwrap().len(), 0, "another agency's holds are not shown");
+    assert_eq!(f.holds.visible_to(&sam()).unwrap().len(), 1);
+    let lifted =
+        f.holds.lift(&supervisor("sue", "metro-pd", &["cam-*"]), &hold.id, "case closed", now()).unwrap();
+    assert_eq!(lifted.lifted.as_ref().map(|l| l.by.as_str()), Some("sue"));
+    assert!(f.holds.lift(&sam(), &hold.id, "again", now()).is_err(), "lifted once");
+    let report = sweep(&f.lake, &f.holds.all().unwrap().0, &f.audit, &Retention::default(), now()).unwrap();
+    assert_eq!(report.events_deleted, 1, "a lifted hold keeps nothing");
+}
+
+#[test]
+fn an_unreadable_hold_file_is_reported_and_the_others_still_count() {
+    let old = event("cam-a", days_ago(40), 1);
+    let f = fixture(std::slice::from_ref(&old));
+    f.holds.place(&sam(), request(&["cam-a"]), now(), MAX_DAYS).unwrap();
+    f.lake.store().put(&canvass_store::keys::hold("ffff"), b"{ truncated").unwrap();
+    let (holds, problems) = f.holds.all().unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("ffff"), "{problems:?}");
+    let report = sweep(&f.lake, &holds, &f.audit, &Retention::default(), now()).unwrap();
+    assert_eq!((report.events_deleted, report.events_held), (0, 1));
+}
+
+fn audit_key() -> AuditKey {
+    AuditKey::from_hex(&"a5".repeat(32)).unwrap()
 }

@@ -40,6 +40,10 @@ app.kubernetes.io/component: {{ .component }}
 - name: CANVASS_KAFKA_SASL_PASSWORD
   valueFrom: {secretKeyRef: {name: {{ . }}, key: password}}
 {{- end }}
+{{- with .Values.audit.keySecret }}
+- name: CANVASS_AUDIT_KEY
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: key}}
+{{- end }}
 {{- end -}}
 
 {{- define "canvass.volumeMounts" -}}

@@ -95,7 +95,37 @@ fn queries_about_people_are_refused_with_the_reason() {
     assert!(name.to_string().contains("names cannot be searched"), "{name}");
 }
 
+#[test]
+fn huge_relative_and_absolute_times_are_errors_not_panics() {
+    for text in [
+        "car after:-99999999999d",
+        "car after:-9223372036854775807m",
+        "car after:-9223372036854775807w",
+        "car before:-999999999999999h",
+        "car after:-99999999999999999999999999d",
+    ] {
+        match parse(text, now()) {
+            Err(QueryError::TimeOutOfRange { .. } | QueryError::BadTime { .. }) => {}
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    let err = parse("car after:-99999999999d", now()).unwrap_err().to_string();
+    assert!(err.contains("out of range") && err.contains("100 years"), "{err}");
+    assert!(parse("car after:-5200w", now()).is_ok(), "a century back is fine");
+    // The last days chrono can name: no day after them, no panic.
+    for day in ["262142-12-31", "262143-12-31", "+262142-12-31"] {
+        let _ = parse(&format!("car before:{day}"), now());
+    }
+}
+
 proptest! {
+    // Relative times of any size and unit: a query or an error, never a panic.
+    #[test]
+    fn relative_times_never_panic(n in any::<u64>(), unit in "(m|min|h|d|w|s|y)") {
+        let _ = parse(&format!("car after:-{n}{unit}"), now());
+        let _ = parse(&format!("car before:-{n}{unit}"), now());
+    }
+
     // Any input gives a query or an error, never a panic.
     #[test]
     fn parse_never_panics(text in "\\PC{0,80}") {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use canvass_governance::Role;
 use canvass_governance::audit::Verdict;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +42,13 @@ pub async fn read(
         return Err(ApiError::bad_request("limit: 1 to 500"));
     }
     blocking(move || {
-        let (mut entries, verdict) = canvass_governance::audit::read_and_verify(service.audit.store())?;
+        let (mut entries, verdict) =
+            canvass_governance::audit::read_and_verify(service.audit.store(), service.audit.key())?;
+        // A supervisor reads their agency's entries; an admin every entry.
+        if caller.0.role != Role::Admin {
+            let agency = caller.0.agency.as_ref().map(|a| a.name.as_str());
+            entries.retain(|e| agency.is_some() && e.action.agency.as_deref() == agency);
+        }
         let total = entries.len();
         entries.reverse();
         let entries: Vec<_> = entries.into_iter().skip(p.offset.unwrap_or(0)).take(limit).collect();

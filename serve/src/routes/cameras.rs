@@ -92,6 +92,7 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<Camera>), ApiError> {
     owner_only(&caller)?;
     registration.validate().map_err(ApiError::bad_request)?;
+    let registration = registration.normalised();
     blocking(move || {
         let now = Utc::now();
         let camera = Camera {
@@ -100,7 +101,14 @@ pub async fn register(
             updated_at: now,
             registration,
         };
-        service.registry.put(&camera)?;
+        if let Err(e) = service.registry.register(&camera) {
+            let refused = ApiError::from(e);
+            if refused.status == StatusCode::CONFLICT {
+                let detail = serde_json::json!({ "refused": camera, "why": refused.message });
+                service.audit(&caller.0, "registry_refused", None, detail, None)?;
+            }
+            return Err(refused);
+        }
         service.audit(
             &caller.0,
             "registry_change",
@@ -152,10 +160,11 @@ pub async fn update(
 ) -> Result<Json<Camera>, ApiError> {
     owner_only(&caller)?;
     registration.validate().map_err(ApiError::bad_request)?;
+    let registration = registration.normalised();
     blocking(move || {
         let before = owned(&service, &caller, &id)?;
         let camera = Camera { registration, updated_at: Utc::now(), ..before.clone() };
-        service.registry.put(&camera)?;
+        service.registry.update(&before, &camera)?;
         service.audit(
             &caller.0,
             "registry_change",
@@ -177,7 +186,7 @@ pub async fn remove(
     owner_only(&caller)?;
     blocking(move || {
         let camera = owned(&service, &caller, &id)?;
-        service.registry.remove(&id)?;
+        service.registry.remove(&camera)?;
         service.audit(&caller.0, "registry_change", None, serde_json::json!({ "removed": camera }), None)?;
         Ok(StatusCode::NO_CONTENT)
     })

@@ -52,12 +52,23 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
         ],
     };
     access.validate().unwrap();
-    let service = Arc::new(Service::new(store, access, ServeSettings { janitor_interval_s: 0, ..settings }));
+    let settings = ServeSettings { janitor_interval_s: 0, ..settings };
+    let service = Arc::new(Service::new(store, access, settings, audit_key()));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(canvass_serve::serve(service, listener, None, std::future::pending()));
     Server { addr, dir, _runtime: runtime }
+}
+
+/// The audit key every test service uses.
+pub fn audit_key() -> canvass_governance::audit::AuditKey {
+    canvass_governance::audit::AuditKey::from_hex(&"3c".repeat(32)).unwrap()
+}
+
+/// The audit log of a test service's data folder.
+pub fn audit_log(server: &Server) -> canvass_governance::AuditLog<LocalStore> {
+    canvass_governance::AuditLog::new(LocalStore::new(server.dir.path()), audit_key())
 }
 
 pub fn at(minutes: i64) -> DateTime<Utc> {

@@ -197,3 +197,19 @@ fn a_corrupt_segment_is_an_error_naming_the_problem() {
     assert!(err.contains(&keys[0]) && err.contains("-byte object"), "{err}");
     let _ = Category::Vehicle;
 }
+
+proptest::proptest! {
+    // Whatever bytes stand in for a segment's summary, reading the lake answers: no panic.
+    #[test]
+    fn a_damaged_summary_never_panics_a_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), cut in 0usize..600) {
+        let (_dir, lake) = lake();
+        let keys = lake.write(&sample_events()).unwrap();
+        let summary = crate::keys::summary(&keys[0]);
+        let mut original = lake.store().get(&summary).unwrap();
+        original.truncate(cut);
+        for damaged in [bytes.clone(), original] {
+            lake.store().put(&summary, &damaged).unwrap();
+            let _ = lake.scan(&Pruning::default());
+        }
+    }
+}
