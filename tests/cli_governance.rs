@@ -100,22 +100,39 @@ fn serve_refuses_to_start_without_users_or_with_a_bad_hash() {
     assert!(text(&out.stderr).contains("64 hex digits"), "{}", describe(&out));
 }
 
-#[test]
-fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
-    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
-    let data = tempfile::tempdir().unwrap();
-    let registration = CameraRegistration {
-        source_id: Some("shop-door".into()),
-        stream_url: None,
+/// A camera registration by olga for these tests.
+fn camera(
+    id: &str,
+    source: Option<&str>,
+    stream: Option<&str>,
+    access: canvass_governance::registry::AccessLevel,
+    condition_active: bool,
+) -> canvass_governance::registry::Camera {
+    let registration = canvass_governance::registry::CameraRegistration {
+        source_id: source.map(String::from),
+        stream_url: stream.map(String::from),
         contact: "olga@example.org".into(),
         lat: 51.5,
         lon: -0.12,
         address: None,
         description: None,
-        access: AccessLevel::Request,
-        condition_active: false,
-    };
-    let camera = Camera { id: "0a1b".into(), owner: "olga".into(), updated_at: Utc::now(), registration };
+        access,
+        condition_active,
+    }
+    .normalised();
+    canvass_governance::registry::Camera {
+        id: id.into(),
+        owner: "olga".into(),
+        updated_at: Utc::now(),
+        registration,
+    }
+}
+
+#[test]
+fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
+    use canvass_governance::registry::{AccessLevel, Registry};
+    let data = tempfile::tempdir().unwrap();
+    let camera = camera("0a1b", Some("shop-door"), None, AccessLevel::Request, false);
     Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
     let out = canvass()
         .args(["run", "--source", "shop-door", "--max-retries", "0", "--data"])
@@ -133,21 +150,10 @@ fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
 
 #[test]
 fn run_refuses_another_source_id_on_a_stream_its_owner_registered() {
-    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    use canvass_governance::registry::{AccessLevel, Registry};
     let data = tempfile::tempdir().unwrap();
-    let registration = CameraRegistration {
-        source_id: Some("gate".into()),
-        stream_url: Some("rtsp://127.0.0.1:9/live".into()),
-        contact: "olga@example.org".into(),
-        lat: 51.5,
-        lon: -0.12,
-        address: None,
-        description: None,
-        access: AccessLevel::RegistryOnly,
-        condition_active: false,
-    }
-    .normalised();
-    let camera = Camera { id: "0a1c".into(), owner: "olga".into(), updated_at: Utc::now(), registration };
+    let camera =
+        camera("0a1c", Some("gate"), Some("rtsp://127.0.0.1:9/live"), AccessLevel::RegistryOnly, false);
     Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
     let out = canvass()
         .args(["run", "--source", "not-the-gate", "--max-retries", "0", "--data"])
@@ -191,7 +197,7 @@ fn endless_camera(clip: Vec<u8>) -> u16 {
 
 #[test]
 fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_audited() {
-    use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, Registry};
+    use canvass_governance::registry::{AccessLevel, Registry};
     let data = tempfile::tempdir().unwrap();
     let ts = data.path().join("camera.ts");
     let status = std::process::Command::new("ffmpeg")
@@ -203,26 +209,7 @@ fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_au
         .unwrap();
     assert!(status.success());
     let port = endless_camera(std::fs::read(&ts).unwrap());
-    let registration = |active| {
-        CameraRegistration {
-            source_id: Some("kiosk".into()),
-            stream_url: None,
-            contact: "olga@example.org".into(),
-            lat: 51.5,
-            lon: -0.12,
-            address: None,
-            description: None,
-            access: AccessLevel::ConditionalLive,
-            condition_active: active,
-        }
-        .normalised()
-    };
-    let on = Camera {
-        id: "0a1d".into(),
-        owner: "olga".into(),
-        updated_at: Utc::now(),
-        registration: registration(true),
-    };
+    let on = camera("0a1d", Some("kiosk"), None, AccessLevel::ConditionalLive, true);
     let registry = Registry::new(LocalStore::new(data.path()));
     registry.register(&on).unwrap();
     let child = canvass()
@@ -235,7 +222,7 @@ fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_au
         .unwrap();
     // Let it run on live footage, then the owner turns the condition off.
     std::thread::sleep(std::time::Duration::from_secs(6));
-    let off = Camera { registration: registration(false), updated_at: Utc::now(), ..on.clone() };
+    let off = camera("0a1d", Some("kiosk"), None, AccessLevel::ConditionalLive, false);
     registry.update(&on, &off).unwrap();
     // The stream must end by itself (it would otherwise run forever); the bound only catches
     // a hang, it is not a timing assertion.

@@ -124,7 +124,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Equal-length comparison that does not stop at the first difference.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::access::same;
+
 /// The hash the first entry chains to.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -160,11 +162,6 @@ struct Head {
     seq: u64,
     hash: String,
     mac: String,
-}
-
-/// Equal-length comparison that does not stop at the first difference.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug, thiserror::Error)]
