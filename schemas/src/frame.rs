@@ -94,6 +94,11 @@ pub enum FrameDecodeError {
     Header(String),
     #[error("unsupported frame schema version {0} (this build reads {FRAME_SCHEMA_VERSION})")]
     Version(u32),
+    /// Source ids become object keys and folder names: only ids as ingest makes them pass.
+    #[error("source id {0:?} is not one ingest makes (lowercase letters, digits, '-', '_', '.')")]
+    BadSourceId(String),
+    #[error("input name is empty, longer than 2048 bytes or has control characters")]
+    BadInput,
 }
 
 impl FrameMessage {
@@ -131,6 +136,14 @@ impl FrameMessage {
             .map_err(|e| FrameDecodeError::Header(e.to_string()))?;
         if header.schema_version != FRAME_SCHEMA_VERSION {
             return Err(FrameDecodeError::Version(header.schema_version));
+        }
+        let id = &header.source_id;
+        if id.len() > 200 || crate::sanitize_source_id(id) != *id || id == "." || id == ".." {
+            return Err(FrameDecodeError::BadSourceId(id.clone()));
+        }
+        let input = &header.input;
+        if input.is_empty() || input.len() > 2048 || input.chars().any(char::is_control) {
+            return Err(FrameDecodeError::BadInput);
         }
         let expected = header_end + header.encoded_bytes as usize;
         if bytes.len() != expected {
@@ -198,6 +211,22 @@ mod tests {
         let mut msg = sample();
         msg.header.schema_version = 2;
         assert_eq!(FrameMessage::decode(&msg.encode()), Err(FrameDecodeError::Version(2)));
+    }
+
+    #[test]
+    fn source_ids_that_would_escape_a_key_or_folder_are_refused() {
+        for bad in ["../etc", "cam/../../x", "Cam", "", "..", "a b", "x\u{0}y"] {
+            let mut msg = sample();
+            msg.header.source_id = bad.to_string();
+            assert!(
+                matches!(FrameMessage::decode(&msg.encode()), Err(FrameDecodeError::BadSourceId(_))),
+                "{bad:?}"
+            );
+        }
+        let mut msg = sample();
+        msg.header.input = "clip\n.mp4".into();
+        assert_eq!(FrameMessage::decode(&msg.encode()), Err(FrameDecodeError::BadInput));
+        assert!(FrameMessage::decode(&sample().encode()).is_ok());
     }
 
     proptest! {

@@ -76,7 +76,12 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/holds/{id}/lift", axum::routing::post(holds::lift))
         .route("/v1/audit", get(audit::read))
         .route("/v1/timeline", get(timeline::timeline))
-        .route("/v1/{*rest}", axum::routing::any(events::not_found));
+        .route("/v1/{*rest}", axum::routing::any(events::not_found))
+        // Event data, tokens' answers and the audit log stay out of browser and proxy caches.
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        ));
     let app = match web_dir {
         Some(dir) => api.fallback_service(web_page(&dir)),
         None => api.fallback(events::not_found),

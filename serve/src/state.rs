@@ -11,6 +11,7 @@ use canvass_governance::audit::AuditKey;
 use canvass_governance::{AccessConfig, Action, AuditLog, Holds, Principal, Registry};
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::error::ApiError;
 
@@ -147,7 +148,37 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("Authorization must be 'Bearer <token>'"))?;
-        state.0.access.authenticate(token.trim()).map(Caller).ok_or_else(|| unauthorized("unknown token"))
+        match state.0.access.authenticate(token.trim()) {
+            Some(principal) => Ok(Caller(principal)),
+            None => {
+                // A failed login leaves a trace: which token (a short hash, never the token)
+                // tried what.
+                let tried: String = sha2::Sha256::digest(token.trim().as_bytes())[..4]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let path = parts.uri.path().to_string();
+                tracing::warn!(%path, token_hash_prefix = %tried, "unknown token");
+                let service = state.0.clone();
+                let recorded = tokio::task::spawn_blocking(move || {
+                    service.audit.record(Action {
+                        actor: "unknown".into(),
+                        role: "none".into(),
+                        action: "login_failed".into(),
+                        case: None,
+                        purpose: None,
+                        agency: None,
+                        detail: serde_json::json!({ "path": path, "token_sha256_prefix": tried }),
+                        result_count: None,
+                    })
+                })
+                .await;
+                if !matches!(recorded, Ok(Ok(_))) {
+                    tracing::error!("cannot audit a failed login");
+                }
+                Err(unauthorized("unknown token"))
+            }
+        }
     }
 }
 

@@ -32,8 +32,21 @@ fn every_call_is_authenticated() {
         let anonymous = call(&server, "GET", path, None, None);
         assert_eq!(anonymous.status, 401, "{path}");
         assert!(anonymous.error().contains("Bearer"), "{path}: {}", anonymous.error());
-        assert_eq!(call(&server, "GET", path, Some("mallory"), None).status, 401, "{path}");
+        let wrong = call(&server, "GET", path, Some("mallory"), None);
+        assert_eq!(wrong.status, 401, "{path}");
+        assert!(wrong.head.to_ascii_lowercase().contains("cache-control: no-store"), "{}", wrong.head);
     }
+    // Each wrong token is in the audit log (a short hash of it, never the token itself).
+    let failed: Vec<_> = audit_log(&server)
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.action == "login_failed")
+        .collect();
+    assert_eq!(failed.len(), 5);
+    assert!(!serde_json::to_string(&failed).unwrap().contains("token-mallory"));
+    let answered = get(&server, "/v1/cameras", "ana");
+    assert!(answered.head.to_ascii_lowercase().contains("cache-control: no-store"), "{}", answered.head);
 }
 
 #[test]
