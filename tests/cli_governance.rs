@@ -244,3 +244,67 @@ fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_au
         entries.iter().find(|e| e.action.action == "live_stopped_by_owner").expect("the stop is audited");
     assert_eq!(stop.action.detail["source_id"], "kiosk");
 }
+
+/// Starts `canvass serve` on all interfaces with `extra` flags; returns it and its port once
+/// it listens.
+fn serve_on_all_interfaces(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.join("canvass.toml");
+    let tls_dir = dir.join("tls");
+    std::fs::write(
+        &config,
+        format!(
+            "[serve]\nlisten = \"0.0.0.0:{port}\"\ntls_dir = {tls_dir:?}\njanitor_interval_s = 0\n\
+             [[agencies]]\nname = \"pd\"\nsources = [\"*\"]\n\
+             [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"pd\"\ntoken_sha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
+    let mut child = canvass()
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--data"])
+        .arg(dir.join("data"))
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    panic!("canvass serve did not start listening: {}", text(&out.stderr));
+}
+
+fn curl(url: &str) -> std::process::Output {
+    std::process::Command::new("curl").args(["-sS", "-k", "--max-time", "10", url]).output().unwrap()
+}
+
+#[test]
+fn serve_off_loopback_speaks_https_by_default_and_plain_http_only_when_told_a_proxy_terminates_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = serve_on_all_interfaces(dir.path(), &[]);
+    let https = curl(&format!("https://127.0.0.1:{port}/healthz"));
+    let plain = curl(&format!("http://127.0.0.1:{port}/healthz"));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&https.stdout), "ok", "{}", text(&https.stderr));
+    assert_ne!(text(&plain.stdout), "ok", "plain HTTP must not be answered");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("self-signed certificate") && stderr.contains("fingerprint"), "{stderr}");
+    // The key is the service's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("tls/key.pem")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "key.pem is {mode:o}");
+
+    let (mut child, port) = serve_on_all_interfaces(dir.path(), &["--behind-tls-proxy"]);
+    let plain = curl(&format!("http://127.0.0.1:{port}/healthz"));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(text(&plain.stdout), "ok", "{}", text(&plain.stderr));
+}

@@ -76,7 +76,13 @@ fn default_values_lint_and_render_a_working_deployment() {
     assert!(detector["spec"].get("replicas").is_none(), "the autoscaler owns the replica count");
     let hpa = find(&docs, "HorizontalPodAutoscaler", "canvass-detector").expect("CPU autoscaler by default");
     assert_eq!(hpa["spec"]["maxReplicas"], 12);
-    assert!(find(&docs, "Deployment", "canvass-search").is_some());
+    let search = find(&docs, "Deployment", "canvass-search").expect("search deployment");
+    let probe = &search["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"];
+    assert_eq!(probe["scheme"], "HTTPS", "TLS by default: {probe}");
+    let config =
+        find(&docs, "ConfigMap", "canvass").unwrap()["data"]["canvass.toml"].as_str().unwrap().to_string();
+    assert!(config.contains("tls_dir = \"/tmp/canvass-tls\""), "{config}");
+    assert!(config.contains("\"security.protocol\" = \"ssl\""), "Kafka over TLS by default: {config}");
     assert!(find(&docs, "Service", "canvass-search").is_some());
     assert!(find(&docs, "Deployment", "canvass-ingest").is_none(), "no streams configured, no ingest pods");
     assert!(find(&docs, "ScaledObject", "canvass-detector").is_none());
@@ -97,7 +103,7 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         "detector": {"keda": {"enabled": true, "maxReplicas": 20}},
         "metrics": {"serviceMonitor": {"enabled": true}},
         "audit": {"keySecret": "audit-key"},
-        "search": {"agencies": [{"name": "metro", "sources": ["main-st"]}],
+        "search": {"tls": {"secret": "search-cert"}, "agencies": [{"name": "metro", "sources": ["main-st"]}],
                    "users": [{"name": "ana", "role": "investigator", "agency": "metro", "token_sha256": "ab".repeat(32)}]},
     });
     let docs = documents(&render(Some(values)));
@@ -119,6 +125,11 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         assert!(env.contains(secret), "{secret} missing from {env}");
     }
     assert!(detector["spec"]["template"]["spec"]["volumes"].to_string().contains("kafka-ca"));
+    let search = find(&docs, "Deployment", "canvass-search").unwrap();
+    assert!(search["spec"]["template"]["spec"]["volumes"].to_string().contains("search-cert"));
+    let mounts = search["spec"]["template"]["spec"]["containers"][0]["volumeMounts"].to_string();
+    assert!(mounts.contains("/etc/canvass/tls"), "{mounts}");
+    assert!(!detector["spec"]["template"]["spec"]["volumes"].to_string().contains("search-cert"));
     let ingest_env = containers[0]["env"].to_string();
     assert!(ingest_env.contains("CANVASS_AUDIT_KEY") && ingest_env.contains("audit-key"), "{ingest_env}");
     let summary = config_check(&docs);
@@ -133,4 +144,16 @@ fn missing_required_values_are_named() {
     assert!(report["error"].as_str().unwrap().contains("s3.bucket is required"), "{report}");
     let report = render(Some(json!({"s3": {"encryption": "kms"}})));
     assert!(report["error"].as_str().unwrap().contains("s3.kmsKeyId is required"), "{report}");
+}
+
+#[test]
+fn plain_http_only_when_a_proxy_in_front_terminates_tls() {
+    let docs = documents(&render(Some(json!({"search": {"tls": {"behindProxy": true}}}))));
+    let search = find(&docs, "Deployment", "canvass-search").unwrap();
+    let probe = &search["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"];
+    assert_eq!(probe["scheme"], "HTTP");
+    let config =
+        find(&docs, "ConfigMap", "canvass").unwrap()["data"]["canvass.toml"].as_str().unwrap().to_string();
+    assert!(config.contains("behind_tls_proxy = true"), "{config}");
+    config_check(&docs);
 }

@@ -35,6 +35,11 @@ pub struct ServeSettings {
     /// PEM certificate chain and private key: with both, `serve` speaks HTTPS.
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
+    /// Without a certificate, on a non-loopback address: where the self-signed one is kept
+    /// [default: ~/.config/canvass/tls].
+    pub tls_dir: Option<std::path::PathBuf>,
+    /// Plain HTTP on a non-loopback address, because a proxy in front terminates TLS.
+    pub behind_tls_proxy: bool,
     /// The investigator's web page (the set-up step builds it into `web/dist`); served at `/`.
     pub web_dir: Option<std::path::PathBuf>,
 }
@@ -51,6 +56,8 @@ impl Default for ServeSettings {
             request_timeout_s: 30,
             tls_cert: None,
             tls_key: None,
+            tls_dir: None,
+            behind_tls_proxy: false,
             web_dir: None,
         }
     }

@@ -1,12 +1,14 @@
-//! HTTPS: `[serve] tls_cert` and `tls_key` (PEM files) make `serve` terminate TLS itself;
-//! without them it speaks plain HTTP for a proxy or ingress in front to secure.
+//! HTTPS: `[serve] tls_cert` and `tls_key` (PEM files) make `serve` terminate TLS itself.
+//! Without them, `serve` on a non-loopback address still speaks HTTPS, with a self-signed
+//! certificate it makes on first start (`self_signed`); plain HTTP there only when told that a
+//! proxy in front terminates TLS.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::ServerConfig;
+pub use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -38,6 +40,42 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
         .map_err(|e| format!("certificate and key do not go together: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// A self-signed certificate and key in `dir` (`cert.pem`, `key.pem`), made on first use for
+/// `names` (host names or IP addresses); returns their paths and the certificate's SHA-256
+/// fingerprint, which clients pin or compare.
+pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf, String), String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if !(cert_path.is_file() && key_path.is_file()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let made = rcgen::generate_simple_self_signed(names.to_vec())
+            .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
+        let write = |path: &Path, text: &str, mode: u32| -> Result<(), String> {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(mode)
+                .open(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        write(&key_path, &made.key_pair.serialize_pem(), 0o600)?;
+        write(&cert_path, &made.cert.pem(), 0o644)?;
+    }
+    let der = CertificateDer::from_pem_file(&cert_path)
+        .map_err(|e| format!("{}: not a PEM certificate: {e}", cert_path.display()))?;
+    use sha2::Digest;
+    let fingerprint =
+        sha2::Sha256::digest(der.as_ref()).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
+    Ok((cert_path, key_path, fingerprint))
 }
 
 /// Accepts TCP connections and hands over those that complete a TLS handshake. Handshakes run

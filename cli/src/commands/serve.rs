@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "CANVASS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Speak plain HTTP on a non-loopback address because a proxy or ingress in front
+    /// terminates TLS. Without it (and without --tls-cert) serve makes a self-signed certificate.
+    #[arg(long, env = "CANVASS_BEHIND_TLS_PROXY")]
+    behind_tls_proxy: bool,
     /// Folder of the built web page (`web/dist`, made by the set-up step). [default: web/dist
     /// when it exists]
     #[arg(long, env = "CANVASS_WEB_DIR")]
@@ -42,6 +46,9 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if args.tls_cert.is_some() {
         (settings.tls_cert, settings.tls_key) = (args.tls_cert, args.tls_key);
     }
+    if args.behind_tls_proxy {
+        settings.behind_tls_proxy = true;
+    }
     if args.web_dir.is_some() {
         settings.web_dir = args.web_dir;
     }
@@ -57,7 +64,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         (Some(cert), Some(key)) => {
             Some(canvass_serve::tls::server_config(cert, key).map_err(anyhow::Error::msg)?)
         }
-        (None, None) => None,
+        (None, None) => plain_or_self_signed(&settings)?,
         _ => anyhow::bail!("[serve] tls_cert and tls_key go together"),
     };
     let data = file.store_location(args.data.dir.clone());
@@ -74,6 +81,47 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         canvass_serve::serve(service, listener, tls, shutdown_signal()).await.context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plain HTTP on loopback, or behind a TLS proxy when told so; HTTPS with a self-signed
+/// certificate anywhere else.
+fn plain_or_self_signed(
+    settings: &canvass_serve::ServeSettings,
+) -> anyhow::Result<Option<Arc<canvass_serve::tls::ServerConfig>>> {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<std::net::SocketAddr> = settings
+        .listen
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve the listen address {}", settings.listen))?
+        .collect();
+    if !addresses.is_empty() && addresses.iter().all(|a| a.ip().is_loopback()) {
+        return Ok(None);
+    }
+    if settings.behind_tls_proxy {
+        tracing::warn!(listen = %settings.listen, "plain HTTP off loopback: a proxy in front must terminate TLS");
+        return Ok(None);
+    }
+    let dir = match &settings.tls_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/canvass/tls")).context(
+                "no certificate configured and no HOME to keep a self-signed one: set [serve] tls_dir",
+            )?
+        }
+    };
+    let host = settings.listen.rsplit_once(':').map_or(settings.listen.as_str(), |(host, _)| host);
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !matches!(host, "0.0.0.0" | "[::]" | "::" | "") {
+        names.push(host.trim_matches(['[', ']']).to_string());
+    }
+    let (cert, key, fingerprint) =
+        canvass_serve::tls::self_signed(&dir, &names).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "serving HTTPS with a self-signed certificate ({}), SHA-256 fingerprint {fingerprint}; \
+         configure tls_cert/tls_key for a real one, or --behind-tls-proxy",
+        cert.display()
+    );
+    Ok(Some(canvass_serve::tls::server_config(&cert, &key).map_err(anyhow::Error::msg)?))
 }
 
 /// Ctrl-C or SIGTERM: stop taking requests, finish those in flight.
