@@ -82,7 +82,7 @@ pub fn ingest(
         let config = IngestConfig { start: job.start, ..config.clone() };
         return Ok(canvass_ingest::ingest(&spec, &job.source_id, &config, sink, on_progress)?);
     };
-    // A stream of its own stop flag, set by the run's (Ctrl-C) or by the owner's policy.
+    // The stream gets its own stop flag, set when the run stops (Ctrl-C) or the owner says no.
     let stop = Arc::new(AtomicBool::new(false));
     let own = IngestConfig { start: job.start, stop: stop.clone(), ..config.clone() };
     let done = AtomicBool::new(false);
