@@ -61,11 +61,13 @@ fn janitor_deletes_what_retention_allows_and_audits_it() {
     let data = tempfile::tempdir().unwrap();
     let lake = EventLake::new(LocalStore::new(data.path()));
     let now = Utc::now();
-    lake.write(&[
+    // Each stored when its footage was made (retention counts from ingest by default).
+    for e in [
         canvass_store::testing::event("cam", now - Duration::days(45), 1),
         canvass_store::testing::event("cam", now - Duration::days(2), 2),
-    ])
-    .unwrap();
+    ] {
+        lake.write_as_of(std::slice::from_ref(&e), e.wall_end).unwrap();
+    }
     let out = canvass().args(["janitor", "--data"]).arg(data.path()).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text(&out.stdout).starts_with("deleted 1 events"), "{}", describe(&out));

@@ -24,11 +24,10 @@ fn search_janitor_and_audit_verify_work_on_a_bucket() {
     let server = S3Server::start();
     let lake = EventLake::new(S3Store::new(server.config("city/")).unwrap());
     let now = Utc::now();
-    lake.write(&[
-        event("main-st", now - Duration::hours(3), 1),
-        event("main-st", now - Duration::days(40), 2),
-    ])
-    .unwrap();
+    // Each stored when its footage was made (retention counts from ingest by default).
+    for e in [event("main-st", now - Duration::hours(3), 1), event("main-st", now - Duration::days(40), 2)] {
+        lake.write_as_of(std::slice::from_ref(&e), e.wall_end).unwrap();
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &server);
     let with_config = || {

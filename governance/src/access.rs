@@ -167,12 +167,12 @@ impl AccessConfig {
     }
 
     /// The retention policy: each agency's period over its sources, else `default_days`.
-    pub fn retention(&self, default_days: u32) -> crate::Retention {
+    pub fn retention(&self, default_days: u32, clock: crate::RetentionClock) -> crate::Retention {
         let policies = self
             .agencies
             .iter()
             .filter_map(|a| a.retention_days.map(|days| (a.sources.clone(), days)))
             .collect();
-        crate::Retention { default_days, policies }
+        crate::Retention { default_days, policies, clock }
     }
 }

@@ -16,7 +16,7 @@ pub use access::{AccessConfig, Agency, Principal, Role, User, source_matches};
 pub use audit::{Action, AuditError, AuditLog, Verdict};
 pub use holds::{Hold, HoldRequest, Holds, Lift};
 pub use registry::Registry;
-pub use retention::{Retention, RetentionReport, sweep};
+pub use retention::{Retention, RetentionClock, RetentionReport, sweep};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {

@@ -16,11 +16,25 @@ use crate::holds::Hold;
 pub struct Retention {
     pub default_days: u32,
     pub policies: Vec<(Vec<String>, u32)>,
+    pub clock: RetentionClock,
+}
+
+/// What an event's age is counted from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionClock {
+    /// When canvass stored it (its segment's write time, kept through retention rewrites): a
+    /// 2022 clip ingested today is kept its full period, and a wrong future `creation_time`
+    /// does not keep footage forever.
+    #[default]
+    Ingest,
+    /// When the footage says it happened (the event's wall-clock end).
+    Footage,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { default_days: 30, policies: Vec::new() }
+        Retention { default_days: 30, policies: Vec::new(), clock: RetentionClock::Ingest }
     }
 }
 
@@ -52,8 +66,8 @@ pub struct RetentionReport {
     pub thumbnails_deleted: usize,
 }
 
-/// Deletes every event that ended more than its retention period before `now` and that no hold
-/// in force keeps, with its thumbnail. A segment left with no events is removed; one with some
+/// Deletes every event older than its retention period at `now` (by `retention.clock`) that no
+/// hold in force keeps, with its thumbnail. A segment left with no events is removed; one with some
 /// is rewritten with those (written before the old one is removed, so readers never miss them).
 pub fn sweep<S: ObjectStore, A: ObjectStore>(
     lake: &EventLake<S>,
@@ -64,16 +78,28 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
 ) -> Result<RetentionReport, GovernanceError> {
     let oldest_kept = now - Duration::days(retention.shortest_days() as i64);
     let mut stats = ScanStats::default();
-    let old_enough = Pruning { before: Some(oldest_kept), ..Default::default() };
+    // By footage time, only segments with old footage can hold expired events; by ingest
+    // time, any segment written long enough ago, whatever its footage says.
+    let candidates = match retention.clock {
+        RetentionClock::Footage => Pruning { before: Some(oldest_kept), ..Default::default() },
+        RetentionClock::Ingest => Pruning::default(),
+    };
     let mut report = RetentionReport::default();
     let mut deleted_by_source: BTreeMap<String, usize> = BTreeMap::new();
-    for summary in lake.segments_in_range(&old_enough, &mut stats)? {
+    for summary in lake.segments_in_range(&candidates, &mut stats)? {
+        if retention.clock == RetentionClock::Ingest && summary.written_at >= oldest_kept {
+            continue;
+        }
         report.segments_checked += 1;
         let events = lake.segment_events(&summary)?;
         let (mut keep, mut expired) = (Vec::new(), Vec::new());
         for event in events {
             let cutoff = now - Duration::days(retention.days(&event.source_id) as i64);
-            if event.wall_end >= cutoff {
+            let age_from = match retention.clock {
+                RetentionClock::Ingest => summary.written_at,
+                RetentionClock::Footage => event.wall_end,
+            };
+            if age_from >= cutoff {
                 keep.push(event);
             } else if holds.iter().any(|h| h.keeps(&event, now)) {
                 report.events_held += 1;

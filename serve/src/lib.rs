@@ -121,7 +121,9 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
             let service = service.clone();
             let swept = tokio::task::spawn_blocking(move || {
                 let (holds, _unreadable) = service.holds.all()?;
-                let retention = service.access.retention(service.settings.retention_days);
+                let retention = service
+                    .access
+                    .retention(service.settings.retention_days, service.settings.retention_clock);
                 canvass_governance::sweep(
                     &service.lake,
                     &holds,

@@ -26,6 +26,8 @@ pub struct ServeSettings {
     pub exports_per_hour: usize,
     /// Retention for sources of agencies without their own period.
     pub retention_days: u32,
+    /// What an event's age counts from: `ingest` (when canvass stored it) or `footage`.
+    pub retention_clock: canvass_governance::RetentionClock,
     /// Longest a legal hold may be placed for; a longer one is renewed, not placed forever.
     pub hold_max_days: u32,
     /// How often the janitor runs inside `serve`; 0 turns it off.
@@ -51,6 +53,7 @@ impl Default for ServeSettings {
             export_max_events: 100,
             exports_per_hour: 10,
             retention_days: 30,
+            retention_clock: canvass_governance::RetentionClock::Ingest,
             hold_max_days: 730,
             janitor_interval_s: 3600,
             request_timeout_s: 30,

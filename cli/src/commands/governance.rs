@@ -57,7 +57,8 @@ pub struct JanitorArgs {
 pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let store = file.store(args.data.dir)?;
     let access = file.access()?;
-    let retention = access.retention(args.retention_days.unwrap_or(file.serve.retention_days));
+    let retention = access
+        .retention(args.retention_days.unwrap_or(file.serve.retention_days), file.serve.retention_clock);
     let (holds, unreadable) = Holds::new(store.clone()).all()?;
     for problem in &unreadable {
         eprintln!("warning: {problem} (skipped; fix or remove it)");

@@ -7,6 +7,7 @@ use super::*;
 use crate::GovernanceError;
 use crate::access::{Agency, Principal, Role};
 use crate::holds::{HoldRequest, Holds};
+use crate::retention::RetentionClock;
 
 fn now() -> DateTime<Utc> {
     "2026-11-24T12:00:00Z".parse().unwrap()
@@ -27,7 +28,8 @@ fn fixture(events: &[DetectionEvent]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let lake = EventLake::new(LocalStore::new(dir.path()));
     for e in events {
-        lake.write(std::slice::from_ref(e)).unwrap();
+        // Stored as the footage ended, so both retention clocks agree in these tests.
+        lake.write_as_of(std::slice::from_ref(e), e.wall_end).unwrap();
         lake.put_thumbnail(&e.thumbnail_key, b"jpeg").unwrap();
     }
     let (audit, holds) =
@@ -107,7 +109,11 @@ fn a_hold_past_its_date_keeps_nothing() {
 #[test]
 fn each_source_keeps_its_agency_period() {
     let f = fixture(&[event("cam-short", days_ago(10), 1), event("cam-long", days_ago(10), 2)]);
-    let retention = Retention { default_days: 30, policies: vec![(vec!["cam-sh*".to_string()], 7)] };
+    let retention = Retention {
+        default_days: 30,
+        policies: vec![(vec!["cam-sh*".to_string()], 7)],
+        ..Default::default()
+    };
     sweep(&f.lake, &[], &f.audit, &retention, now()).unwrap();
     assert_eq!(remaining(&f), vec![("cam-long".into(), 10)]);
 }
@@ -123,7 +129,8 @@ fn a_segment_with_kept_and_expired_events_is_rewritten_with_the_kept_ones() {
     ];
     lake.write_as_of(&both, days_ago(31)).unwrap();
     let audit = AuditLog::new(LocalStore::new(dir.path()), audit_key());
-    let report = sweep(&lake, &[], &audit, &Retention::default(), now()).unwrap();
+    let by_footage = Retention { clock: RetentionClock::Footage, ..Default::default() };
+    let report = sweep(&lake, &[], &audit, &by_footage, now()).unwrap();
     assert_eq!((report.segments_rewritten, report.events_deleted), (1, 1));
     let mut stats = ScanStats::default();
     let segments = lake.segments_in_range(&Pruning::default(), &mut stats).unwrap();
@@ -239,4 +246,24 @@ fn an_unreadable_hold_file_is_reported_and_the_others_still_count() {
 
 fn audit_key() -> AuditKey {
     AuditKey::from_hex(&"a5".repeat(32)).unwrap()
+}
+
+#[test]
+fn retention_counts_from_ingest_unless_told_to_count_from_the_footage() {
+    // A clip filmed long ago, ingested yesterday; a clip whose clock says it is years ahead,
+    // ingested 40 days ago.
+    let old_clip = event("cam-old", days_ago(1500), 1);
+    let future_clip = event("cam-future", now() + Duration::days(3000), 2);
+    let left_after = |clock: RetentionClock| {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = EventLake::new(LocalStore::new(dir.path()));
+        lake.write_as_of(std::slice::from_ref(&old_clip), days_ago(1)).unwrap();
+        lake.write_as_of(std::slice::from_ref(&future_clip), days_ago(40)).unwrap();
+        let audit = AuditLog::new(LocalStore::new(dir.path()), audit_key());
+        sweep(&lake, &[], &audit, &Retention { clock, ..Default::default() }, now()).unwrap();
+        let (events, _) = lake.scan(&Pruning::default()).unwrap();
+        events.into_iter().map(|e| e.source_id).collect::<Vec<_>>()
+    };
+    assert_eq!(left_after(RetentionClock::Ingest), vec!["cam-old".to_string()], "by default, ingest time");
+    assert_eq!(left_after(RetentionClock::Footage), vec!["cam-future".to_string()]);
 }
