@@ -256,6 +256,12 @@ impl<S: ObjectStore> AuditLog<S> {
     pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
         self.store.list(keys::AUDIT)?.iter().map(|o| read(&self.store, &o.key)).collect()
     }
+
+    /// The newest `n` entries, oldest first.
+    pub fn recent(&self, n: usize) -> Result<Vec<Entry>, AuditError> {
+        let objects = self.store.list(keys::AUDIT)?;
+        objects[objects.len().saturating_sub(n)..].iter().map(|o| read(&self.store, &o.key)).collect()
+    }
 }
 
 fn read_head<S: ObjectStore>(store: &S) -> Result<Option<Head>, AuditError> {

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::audit::{Action, AuditLog};
-use canvass_store::{EventLake, ObjectStore, Pruning, ScanStats, StoreError};
+use canvass_store::{EventLake, ObjectStore, Pruning, ScanStats, StoreError, keys};
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::GovernanceError;
 use crate::access::source_matches;
@@ -66,6 +67,46 @@ pub struct RetentionReport {
     pub thumbnails_deleted: usize,
 }
 
+/// What a deletion of one segment's expired events will do, written before it starts and
+/// removed once the sweep's audit entry records it: a sweep killed part-way is finished by the
+/// next one, so no thumbnail, segment or deletion is left behind unaccounted.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Intent {
+    segment: String,
+    thumbnails: Vec<String>,
+    deleted_by_source: BTreeMap<String, usize>,
+}
+
+fn delete_if_there<S: ObjectStore>(store: &S, key: &str) -> Result<bool, StoreError> {
+    match store.delete(key) {
+        Ok(()) => Ok(true),
+        Err(StoreError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Carries out an intent: the old segment (summary first, so readers never find a summary
+/// without its segment) and the expired thumbnails. Safe to repeat.
+fn carry_out<S: ObjectStore>(
+    store: &S,
+    intent: &Intent,
+    report: &mut RetentionReport,
+) -> Result<(), StoreError> {
+    delete_if_there(store, &keys::summary(&intent.segment))?;
+    delete_if_there(store, &intent.segment)?;
+    for thumbnail in &intent.thumbnails {
+        if delete_if_there(store, thumbnail)? {
+            report.thumbnails_deleted += 1;
+        }
+    }
+    Ok(())
+}
+
+/// How far back a sweep looks in the audit log for its own unfinished cleanup (read only when
+/// a stopped sweep left intents).
+const RECENT_SWEEPS: usize = 10_000;
+
 /// Deletes every event older than its retention period at `now` (by `retention.clock`) that no
 /// hold in force keeps, with its thumbnail. A segment left with no events is removed; one with some
 /// is rewritten with those (written before the old one is removed, so readers never miss them).
@@ -86,6 +127,47 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
     };
     let mut report = RetentionReport::default();
     let mut deleted_by_source: BTreeMap<String, usize> = BTreeMap::new();
+    let mut done_intents = Vec::new();
+    // First finish what a killed sweep began. An intent whose segment is still visible had
+    // deleted nothing yet: the sweep below does that segment afresh.
+    let store = lake.store();
+    let intents = store.list(keys::RETENTION_INTENTS)?;
+    // Intents a sweep recorded in the audit log but was stopped before removing: done already.
+    let mut recorded = std::collections::BTreeSet::new();
+    if !intents.is_empty() {
+        for entry in audit.recent(RECENT_SWEEPS)? {
+            if entry.action.action == "retention_delete"
+                && let Some(keys) = entry.action.detail["intents"].as_array()
+            {
+                recorded.extend(keys.iter().filter_map(|k| k.as_str().map(String::from)));
+            }
+        }
+    }
+    for object in intents {
+        let intent: Intent = match serde_json::from_slice(&store.get(&object.key)?) {
+            Ok(intent) => intent,
+            Err(e) => {
+                tracing::error!(key = %object.key, "unreadable retention intent skipped: {e}");
+                continue;
+            }
+        };
+        let visible = match store.get(&keys::summary(&intent.segment)) {
+            Ok(_) => true,
+            Err(StoreError::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if recorded.contains(&object.key) {
+            carry_out(store, &intent, &mut RetentionReport::default())?;
+        } else if !visible {
+            tracing::warn!(segment = %intent.segment, "finishing a retention deletion a stopped sweep began");
+            carry_out(store, &intent, &mut report)?;
+            for (source, n) in &intent.deleted_by_source {
+                *deleted_by_source.entry(source.clone()).or_default() += n;
+                report.events_deleted += n;
+            }
+        }
+        done_intents.push(object.key);
+    }
     for summary in lake.segments_in_range(&candidates, &mut stats)? {
         if retention.clock == RetentionClock::Ingest && summary.written_at >= oldest_kept {
             continue;
@@ -111,20 +193,27 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
         if expired.is_empty() {
             continue;
         }
+        let mut intent = Intent {
+            segment: summary.segment.clone(),
+            thumbnails: expired.iter().map(|e| e.thumbnail_key.clone()).collect(),
+            deleted_by_source: BTreeMap::new(),
+        };
+        for event in &expired {
+            *intent.deleted_by_source.entry(event.source_id.clone()).or_default() += 1;
+        }
+        let intent_key = keys::retention_intent(&summary.segment);
+        store.put(&intent_key, &serde_json::to_vec(&intent).expect("intents serialise"))?;
+        done_intents.push(intent_key);
         if keep.is_empty() {
             report.segments_removed += 1;
         } else {
+            // The same kept events make the same segment name: a repeat rewrites it in place.
             lake.write_as_of(&keep, summary.written_at)?;
             report.segments_rewritten += 1;
         }
-        lake.remove_segment(&summary)?;
-        for event in &expired {
-            match lake.store().delete(&event.thumbnail_key) {
-                Ok(()) => report.thumbnails_deleted += 1,
-                Err(StoreError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-            *deleted_by_source.entry(event.source_id.clone()).or_default() += 1;
+        carry_out(store, &intent, &mut report)?;
+        for (source, n) in intent.deleted_by_source {
+            *deleted_by_source.entry(source).or_default() += n;
         }
         report.events_deleted += expired.len();
     }
@@ -141,10 +230,15 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
                 "segments_removed": report.segments_removed,
                 "segments_rewritten": report.segments_rewritten,
                 "kept_by_hold": report.events_held,
+                "intents": done_intents,
                 "default_days": retention.default_days,
             }),
             result_count: Some(report.events_deleted),
         })?;
+    }
+    // Recorded: the intents are done.
+    for key in done_intents {
+        delete_if_there(store, &key)?;
     }
     tracing::info!(
         deleted = report.events_deleted,

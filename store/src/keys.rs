@@ -13,6 +13,7 @@
 //! registry/v1/claims/source/<source>.json                   which camera governs a source id
 //! registry/v1/claims/stream/<url digest>.json               which camera governs a stream
 //! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
+//! retention/v1/intents/<segment name>.json                  a retention deletion under way
 //! ```
 
 use chrono::NaiveDate;
@@ -29,6 +30,7 @@ pub const HOLDS: &str = "holds/v1/";
 pub const CAMERAS: &str = "registry/v1/cameras/";
 pub const CLAIMS: &str = "registry/v1/claims/";
 pub const CHECKPOINTS: &str = "checkpoints/v1/";
+pub const RETENTION_INTENTS: &str = "retention/v1/intents/";
 
 /// The folder of one day's segments.
 pub fn event_day(day: NaiveDate) -> String {
@@ -82,6 +84,12 @@ pub fn source_claim(source_id: &str) -> String {
 /// The claim of a stream (by the digest of its normalised URL) by one registration.
 pub fn stream_claim(url_digest: &str) -> String {
     format!("{CLAIMS}stream/{url_digest}.json")
+}
+
+/// The intent record of a retention deletion of segment `segment_key`.
+pub fn retention_intent(segment_key: &str) -> String {
+    let name = segment_key.rsplit('/').next().unwrap_or(segment_key);
+    format!("{RETENTION_INTENTS}{}.json", name.trim_end_matches(".parquet"))
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.
