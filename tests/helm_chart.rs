@@ -83,6 +83,10 @@ fn default_values_lint_and_render_a_working_deployment() {
         find(&docs, "ConfigMap", "canvass").unwrap()["data"]["canvass.toml"].as_str().unwrap().to_string();
     assert!(config.contains("tls_dir = \"/tmp/canvass-tls\""), "{config}");
     assert!(config.contains("\"security.protocol\" = \"ssl\""), "Kafka over TLS by default: {config}");
+    assert!(
+        config.contains("frames_retention_hours = 24") && config.contains("events_retention_hours = 168"),
+        "{config}"
+    );
     assert!(find(&docs, "Service", "canvass-search").is_some());
     assert!(find(&docs, "Deployment", "canvass-ingest").is_none(), "no streams configured, no ingest pods");
     assert!(find(&docs, "ScaledObject", "canvass-detector").is_none());

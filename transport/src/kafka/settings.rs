@@ -43,6 +43,12 @@ pub struct KafkaSettings {
     pub replication: i32,
     /// Create missing topics at start-up (off where topics are managed elsewhere).
     pub create_topics: bool,
+    /// How long the frames topic keeps frames (images of the footage) when the workers create
+    /// it: enough to ride out a detector outage, no longer.
+    pub frames_retention_hours: u32,
+    /// How long the events and dead-letter topics keep messages when the workers create them;
+    /// the lake, not Kafka, is where events are kept.
+    pub events_retention_hours: u32,
     /// Any other librdkafka property, as librdkafka names it: `security.protocol = "SSL"`,
     /// `ssl.ca.location`, `sasl.mechanism`, `sasl.username`, `sasl.password`, ...
     pub properties: BTreeMap<String, String>,
@@ -57,6 +63,8 @@ impl Default for KafkaSettings {
             partitions: 12,
             replication: 1,
             create_topics: true,
+            frames_retention_hours: 24,
+            events_retention_hours: 7 * 24,
             properties: BTreeMap::new(),
         }
     }
@@ -82,10 +90,13 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
         .map_err(|error| KafkaError::Client { role: "admin client", error })?;
     let replication = || TopicReplication::Fixed(settings.replication);
     let t = &settings.topics;
+    let retention = |hours: u32| (u64::from(hours) * 3_600_000).to_string();
+    let (frames_ms, events_ms) =
+        (retention(settings.frames_retention_hours), retention(settings.events_retention_hours));
     let topics = [
-        NewTopic::new(&t.frames, settings.partitions, replication()),
-        NewTopic::new(&t.events, settings.partitions, replication()),
-        NewTopic::new(&t.dead_letter, 1, replication()),
+        NewTopic::new(&t.frames, settings.partitions, replication()).set("retention.ms", &frames_ms),
+        NewTopic::new(&t.events, settings.partitions, replication()).set("retention.ms", &events_ms),
+        NewTopic::new(&t.dead_letter, 1, replication()).set("retention.ms", &events_ms),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin
