@@ -98,11 +98,16 @@ pub enum RegistryError {
 
 /// What a registration claims: one registration per source id and per stream.
 fn claims(registration: &CameraRegistration) -> Vec<(String, String)> {
+    claim_keys(registration.source_id.as_deref(), registration.stream_url.as_deref())
+}
+
+/// The claim objects (and what they name) of a normalised source id and stream address.
+fn claim_keys(source: Option<&str>, normalised_url: Option<&str>) -> Vec<(String, String)> {
     let mut claims = Vec::new();
-    if let Some(source) = &registration.source_id {
+    if let Some(source) = source {
         claims.push((keys::source_claim(source), format!("source id '{source}'")));
     }
-    if let Some(url) = &registration.stream_url {
+    if let Some(url) = normalised_url {
         claims.push((keys::stream_claim(&stream_digest(url)), format!("stream {url}")));
     }
     claims
@@ -302,19 +307,9 @@ impl<S: ObjectStore> Registry<S> {
     ) -> Result<(), String> {
         let unreadable = |e: StoreError| format!("cannot read the camera registry: {e}");
         let mut ids: Vec<String> = governing.to_vec();
-        let probe = CameraRegistration {
-            source_id: Some(source_id.to_string()),
-            stream_url: stream.map(String::from),
-            contact: String::new(),
-            lat: 0.0,
-            lon: 0.0,
-            address: None,
-            description: None,
-            access: AccessLevel::RegistryOnly,
-            condition_active: false,
-        }
-        .normalised();
-        for (key, _) in claims(&probe) {
+        let source = canvass_schemas::sanitize_source_id(source_id);
+        let url = stream.map(canvass_schemas::normalise_stream_url);
+        for (key, _) in claim_keys(Some(&source), url.as_deref()) {
             match self.store.get(&key) {
                 Ok(bytes) => ids.push(String::from_utf8_lossy(&bytes).into_owned()),
                 Err(StoreError::NotFound(_)) => {}

@@ -69,10 +69,7 @@ impl DetectWorker {
         let retry = RetryPolicy::default();
         let on_retry = {
             let metrics = metrics.clone();
-            move |_: &canvass_store::StoreError| {
-                metrics.error("store");
-                metrics.alive();
-            }
+            move |_: &canvass_store::StoreError| metrics.store_retry()
         };
         Ok(DetectWorker {
             detector,
@@ -292,15 +289,7 @@ impl DetectWorker {
             let key = crate::checkpoint::key(&self.settings, partition);
             let store = self.events.lake().store();
             let metrics = &self.metrics;
-            retry(
-                &self.retry,
-                "write a checkpoint",
-                || store.put(&key, &bytes),
-                |_| {
-                    metrics.error("store");
-                    metrics.alive();
-                },
-            )?;
+            retry(&self.retry, "write a checkpoint", || store.put(&key, &bytes), |_| metrics.store_retry())?;
             state.dirty = false;
         }
         self.last_checkpoint = Instant::now();

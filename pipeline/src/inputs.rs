@@ -170,10 +170,6 @@ impl IngestLog {
         IngestLog { path: data_dir.join("ingest").join("log.jsonl") }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends how ingest of `input` went.
     pub fn append(
         &self,

@@ -89,6 +89,12 @@ impl Metrics {
         self.errors.with_label_values(&[kind]).inc();
     }
 
+    /// A store write failed and will be tried again: counted, and the worker is still alive.
+    pub fn store_retry(&self) {
+        self.error("store");
+        self.alive();
+    }
+
     /// The worker calls this as it makes progress (or waits idle but healthy).
     pub fn alive(&self) {
         self.heartbeat.store(now_s(), Ordering::Relaxed);

@@ -63,11 +63,6 @@ pub fn audit_entry(seq: u64) -> String {
     format!("{AUDIT}{seq:020}.json")
 }
 
-/// The sequence number of an audit entry's key.
-pub fn audit_seq(key: &str) -> Option<u64> {
-    key.strip_prefix(AUDIT)?.strip_suffix(".json")?.parse().ok()
-}
-
 pub fn hold(id: &str) -> String {
     format!("{HOLDS}{id}.json")
 }
@@ -106,7 +101,6 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         assert_eq!(day_of_folder(&event_day(day)), Some(day));
         assert!(segment(day, "ab").starts_with(&event_day(day)));
-        assert_eq!(audit_seq(&audit_entry(42)), Some(42));
         assert!(audit_entry(9) < audit_entry(10), "keys sort in chain order");
         assert_eq!(day_of_folder("events/v1/source=x/"), None);
     }
