@@ -65,6 +65,10 @@ fn attacks(store: Store) {
         registry.owner_allows("other-id", Some("rtsp://u:p@GATE.local:554/live"), true).unwrap_err();
     assert!(refusal.contains("on request only"), "{refusal}");
     assert!(registry.owner_allows("other-id", None, false).is_ok(), "stored files stay allowed");
+    // Nor can a registration be changed to take another's source id.
+    let moved = camera("0c", "olga", registration(Some("shop-door"), None, AccessLevel::Request, false));
+    assert!(matches!(registry.update(&gate, &moved), Err(RegistryError::Conflict(_))));
+    assert!(registry.owner_allows("shop-door", None, true).is_err(), "still governed by olga's first camera");
     let twin = camera(
         "0a1",
         "mallory",

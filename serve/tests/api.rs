@@ -91,6 +91,23 @@ fn investigators_see_only_their_jurisdiction_and_only_for_a_case() {
 }
 
 #[test]
+fn an_agency_supervisor_reads_only_their_agencys_audit_entries() {
+    let server = start(ServeSettings::default());
+    with_events(&server);
+    get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
+    get(&server, &format!("/v1/search?q=red+car&{CASE}"), "bo");
+    let actors = |who: &str| -> Vec<String> {
+        let page = get(&server, "/v1/audit", who).json();
+        page["entries"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap().to_string()).collect()
+    };
+    let sam_sees = actors("sam");
+    assert!(sam_sees.contains(&"ana".to_string()), "{sam_sees:?}");
+    assert!(!sam_sees.contains(&"bo".to_string()), "another agency's searches are not shown: {sam_sees:?}");
+    let root_sees = actors("root");
+    assert!(root_sees.contains(&"bo".to_string()) && root_sees.contains(&"ana".to_string()), "{root_sees:?}");
+}
+
+#[test]
 fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
     let server = start(ServeSettings::default());
     let events = with_events(&server);
