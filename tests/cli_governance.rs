@@ -4,7 +4,7 @@
 mod support;
 
 use canvass_governance::audit::{Action, AuditLog};
-use canvass_store::{EventLake, LocalStore, ObjectStore, Pruning};
+use canvass_store::{EventLake, ObjectStore, Pruning};
 use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
 use support::{canvass, describe, text};
@@ -28,7 +28,7 @@ fn token_prints_a_token_and_the_hash_to_configure() {
 #[test]
 fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
     let data = tempfile::tempdir().unwrap();
-    let log = AuditLog::new(LocalStore::new(data.path()), support::audit_key());
+    let log = AuditLog::new(support::data_store(data.path()), support::audit_key());
     for n in 0..3 {
         log.record(Action {
             actor: "ana".into(),
@@ -48,7 +48,7 @@ fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
     assert!(text(&intact.stdout).contains("intact: 3 entries"), "{}", describe(&intact));
 
     let key = canvass_store::keys::audit_entry(1);
-    let store = LocalStore::new(data.path());
+    let store = support::data_store(data.path());
     let edited = text(&store.get(&key).unwrap()).replace("\"result_count\":1", "\"result_count\":100");
     store.put(&key, edited.as_bytes()).unwrap();
     let broken = verify();
@@ -59,7 +59,7 @@ fn audit_verify_passes_an_intact_log_and_names_a_tampered_entry() {
 #[test]
 fn janitor_deletes_what_retention_allows_and_audits_it() {
     let data = tempfile::tempdir().unwrap();
-    let lake = EventLake::new(LocalStore::new(data.path()));
+    let lake = EventLake::new(support::data_store(data.path()));
     let now = Utc::now();
     // Each stored when its footage was made (retention counts from ingest by default).
     for e in [
@@ -73,7 +73,7 @@ fn janitor_deletes_what_retention_allows_and_audits_it() {
     assert!(text(&out.stdout).starts_with("deleted 1 events"), "{}", describe(&out));
     let (left, _) = lake.scan(&Pruning::default()).unwrap();
     assert_eq!(left.len(), 1);
-    let entries = AuditLog::new(LocalStore::new(data.path()), support::audit_key()).entries().unwrap();
+    let entries = AuditLog::new(support::data_store(data.path()), support::audit_key()).entries().unwrap();
     assert_eq!(
         entries.iter().map(|e| e.action.action.as_str()).collect::<Vec<_>>(),
         vec!["retention_delete"]
@@ -135,7 +135,7 @@ fn run_refuses_a_live_stream_the_camera_owner_does_not_allow() {
     use canvass_governance::registry::{AccessLevel, Registry};
     let data = tempfile::tempdir().unwrap();
     let camera = camera("0a1b", Some("shop-door"), None, AccessLevel::Request, false);
-    Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
+    Registry::new(support::data_store(data.path())).register(&camera).unwrap();
     let out = canvass()
         .args(["run", "--source", "shop-door", "--max-retries", "0", "--data"])
         .arg(data.path())
@@ -156,7 +156,7 @@ fn run_refuses_another_source_id_on_a_stream_its_owner_registered() {
     let data = tempfile::tempdir().unwrap();
     let camera =
         camera("0a1c", Some("gate"), Some("rtsp://127.0.0.1:9/live"), AccessLevel::RegistryOnly, false);
-    Registry::new(LocalStore::new(data.path())).register(&camera).unwrap();
+    Registry::new(support::data_store(data.path())).register(&camera).unwrap();
     let out = canvass()
         .args(["run", "--source", "not-the-gate", "--max-retries", "0", "--data"])
         .arg(data.path())
@@ -201,7 +201,8 @@ fn endless_camera(clip: Vec<u8>) -> u16 {
 fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_audited() {
     use canvass_governance::registry::{AccessLevel, Registry};
     let data = tempfile::tempdir().unwrap();
-    let ts = data.path().join("camera.ts");
+    let clips = tempfile::tempdir().unwrap();
+    let ts = clips.path().join("camera.ts");
     let status = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
         .arg(support::sample_video("opencv4nodejs_traffic.mp4"))
@@ -212,7 +213,7 @@ fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_au
     assert!(status.success());
     let port = endless_camera(std::fs::read(&ts).unwrap());
     let on = camera("0a1d", Some("kiosk"), None, AccessLevel::ConditionalLive, true);
-    let registry = Registry::new(LocalStore::new(data.path()));
+    let registry = Registry::new(support::data_store(data.path()));
     registry.register(&on).unwrap();
     let child = canvass()
         .args(["run", "--live", "--source", "kiosk", "--model", "yolox_nano_coco", "--data"])
@@ -241,7 +242,7 @@ fn a_live_stream_stops_when_its_owner_turns_the_condition_off_and_the_stop_is_au
         "{}",
         describe(&out)
     );
-    let entries = AuditLog::new(LocalStore::new(data.path()), support::audit_key()).entries().unwrap();
+    let entries = AuditLog::new(support::data_store(data.path()), support::audit_key()).entries().unwrap();
     let stop =
         entries.iter().find(|e| e.action.action == "live_stopped_by_owner").expect("the stop is audited");
     assert_eq!(stop.action.detail["source_id"], "kiosk");

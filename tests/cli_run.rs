@@ -2,14 +2,13 @@
 
 mod support;
 
+use canvass_store::ObjectStore;
 use support::*;
 
 fn ingest_log(data: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(data.join("ingest/log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let store = data_store(data);
+    let entries = store.list(canvass_store::keys::INGEST_LOG).unwrap();
+    entries.iter().map(|o| serde_json::from_slice(&store.get(&o.key).unwrap()).unwrap()).collect()
 }
 
 #[test]
@@ -28,14 +27,13 @@ fn run_on_sample_footage_succeeds_and_logs_each_input() {
     assert!(stdout.contains("opencv4nodejs_traffic"), "{stdout}");
     // 20 s and 6.8 s at 2 fps: every sampled frame crossed the in-process queue.
     assert!(stdout.contains("54 frames ("), "{stdout}");
-    // Events: in the lake under the data folder, each with a thumbnail on disk.
-    let lake = canvass_store::EventLake::new(canvass_store::LocalStore::new(data.path()));
+    // Events: in the lake under the data folder, each with a thumbnail.
+    let lake = canvass_store::EventLake::new(data_store(data.path()));
     let (events, _) = lake.scan(&canvass_store::Pruning::default()).unwrap();
     let weapons: Vec<_> = events.iter().filter(|e| e.category == canvass_schemas::Category::Weapon).collect();
     assert_eq!(weapons.len(), 1, "{weapons:?}");
     assert_eq!(weapons[0].source_id, "pistol_range", "no weapon on the traffic clip");
-    let thumb = data.path().join(&weapons[0].thumbnail_key);
-    assert_eq!(&std::fs::read(&thumb).unwrap()[..2], &[0xff, 0xd8]);
+    assert_eq!(&lake.thumbnail(&weapons[0].thumbnail_key).unwrap()[..2], &[0xff, 0xd8]);
     assert!(events.iter().any(|e| e.source_id == "opencv4nodejs_traffic"));
     let log = ingest_log(data.path());
     assert_eq!(log.len(), 2);
@@ -154,4 +152,85 @@ fn dumped_frames_are_the_sampled_jpegs() {
     assert_eq!(names[0], "000000_00000000000us.jpg");
     let jpeg = std::fs::read(frames.join("range-cam-1").join(&names[1])).unwrap();
     assert_eq!(&jpeg[..2], &[0xff, 0xd8], "a JPEG file");
+}
+
+/// Everything `run` leaves in the data folder is encrypted, private to the service user, and
+/// unreadable without the folder's key: tried with no key, another key, and a planted file.
+#[test]
+fn the_data_folder_is_encrypted_at_rest_and_needs_its_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let folder = data.path().join("data");
+    let run = |cmd: &mut std::process::Command| {
+        cmd.arg("run").arg("--data").arg(&folder).arg(sample_video("pistol_range.mp4")).output().unwrap()
+    };
+    let out = run(&mut canvass());
+    assert!(out.status.success(), "{}", describe(&out));
+    // With its key, search reads the folder (and audits itself into it).
+    let found = canvass().args(["search", "--json", "--data"]).arg(&folder).arg("gun").output().unwrap();
+    assert!(found.status.success(), "{}", describe(&found));
+    assert_eq!(serde_json::from_slice::<Vec<serde_json::Value>>(&found.stdout).unwrap().len(), 1);
+    let mut files = Vec::new();
+    let mut pending = vec![folder.clone()];
+    while let Some(dir) = pending.pop() {
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { pending.push(path) } else { files.push(path) }
+        }
+    }
+    let kinds = ["events/", "thumbs/", "audit/", "ingest/"];
+    for kind in kinds {
+        assert!(files.iter().any(|f| f.strip_prefix(&folder).unwrap().starts_with(kind)), "no {kind} object");
+    }
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        assert_eq!(
+            std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            file.display()
+        );
+        if file.ends_with("encryption/v1/key.json") {
+            continue;
+        }
+        assert_eq!(&bytes[..4], b"CVE1", "{} is not encrypted", file.display());
+        for plain in [&b"PAR1"[..], b"\xff\xd8\xff", b"pistol_range", b"firearm"] {
+            assert!(!bytes.windows(plain.len()).any(|w| w == plain), "{} holds {plain:?}", file.display());
+        }
+    }
+    // Without its key, or with another, the folder is refused with the reason, and nothing is
+    // written into it.
+    let before = files.len();
+    let no_key = run(canvass()
+        .env_remove("CANVASS_DATA_KEY")
+        .env("CANVASS_DATA_KEY_FILE", data.path().join("none.key")));
+    assert_eq!(no_key.status.code(), Some(2), "{}", describe(&no_key));
+    assert!(
+        text(&no_key.stderr).contains("is encrypted with key") && text(&no_key.stderr).contains("none.key"),
+        "{}",
+        describe(&no_key)
+    );
+    assert!(!data.path().join("none.key").exists(), "no new key made for an encrypted folder");
+    let other = run(canvass().env("CANVASS_DATA_KEY", "11".repeat(32)));
+    assert_eq!(other.status.code(), Some(2), "{}", describe(&other));
+    assert!(text(&other.stderr).contains("the key given is"), "{}", describe(&other));
+    let search = canvass()
+        .args(["search", "--data"])
+        .arg(&folder)
+        .args(["gun"])
+        .env("CANVASS_DATA_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(search.status.code(), Some(2), "{}", describe(&search));
+    let count = |dir: &std::path::Path| walkdir_count(dir);
+    assert_eq!(count(&folder), before);
+}
+
+fn walkdir_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { walkdir_count(&p) } else { 1 })
+        .sum()
 }

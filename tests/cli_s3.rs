@@ -12,7 +12,7 @@ use support::{canvass, describe, text};
 fn config_file(dir: &std::path::Path, server: &S3Server) -> std::path::PathBuf {
     let path = dir.join("canvass.toml");
     let toml = format!(
-        "[store]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nprefix = \"city/\"\nendpoint = \"{}\"\nforce_path_style = true\n",
+        "[store]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nprefix = \"city/\"\nendpoint = \"{}\"\nforce_path_style = true\nallow_http = true\n",
         server.endpoint
     );
     std::fs::write(&path, toml).unwrap();
@@ -55,7 +55,8 @@ fn search_janitor_and_audit_verify_work_on_a_bucket() {
 
     let verified = with_config().args(["audit", "verify"]).output().unwrap();
     assert!(verified.status.success(), "{}", describe(&verified));
-    assert!(text(&verified.stdout).contains("intact: 1 entries"), "{}", describe(&verified));
+    // The sweep and the two searches, each audited.
+    assert!(text(&verified.stdout).contains("intact: 3 entries"), "{}", describe(&verified));
 }
 
 #[test]
@@ -64,7 +65,7 @@ fn an_unreachable_bucket_is_a_clear_error() {
     let path = dir.path().join("canvass.toml");
     std::fs::write(
         &path,
-        "[store]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\nmax_attempts = 1\n",
+        "[store]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\nallow_http = true\nmax_attempts = 1\n",
     )
     .unwrap();
     let out = canvass()

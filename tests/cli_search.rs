@@ -52,7 +52,7 @@ fn finds_the_white_car_in_the_clips_time_window() {
         assert_eq!(h["source"], "opencv4nodejs_traffic");
         let start = h["start"].as_str().unwrap();
         assert!(start.starts_with("2026-11-20T08:00:"), "{start}");
-        assert!(std::path::Path::new(h["thumbnail"].as_str().unwrap()).is_file());
+        assert!(h["thumbnail"].as_str().unwrap().starts_with("thumbs/source=opencv4nodejs_traffic/"), "{h}");
         for field in ["event_id", "confidence", "end", "media_start_s", "media_end_s"] {
             assert!(!h[field].is_null(), "{field} missing in {h}");
         }
@@ -126,4 +126,47 @@ fn running_the_same_clip_again_adds_no_duplicates() {
     let second = run();
     assert_eq!(first.len(), 1);
     assert_eq!(first, second, "same ids, same count");
+}
+
+#[test]
+fn every_search_names_a_case_and_is_audited_with_what_it_showed() {
+    let without = |remove: &[&str]| {
+        let mut cmd = canvass();
+        for name in remove {
+            cmd.env_remove(name);
+        }
+        cmd.arg("search").arg("--data").arg(lake()).arg("gun").output().unwrap()
+    };
+    let no_case = without(&["CANVASS_CASE", "CANVASS_PURPOSE"]);
+    assert_eq!(no_case.status.code(), Some(2), "{}", describe(&no_case));
+    assert!(text(&no_case.stderr).contains("--case and --purpose"), "{}", describe(&no_case));
+    assert!(no_case.stdout.is_empty(), "nothing shown");
+    let no_purpose = without(&["CANVASS_PURPOSE"]);
+    assert_eq!(no_purpose.status.code(), Some(2), "{}", describe(&no_purpose));
+    assert!(text(&no_purpose.stderr).contains("give --purpose"), "{}", describe(&no_purpose));
+
+    let thumbs = tempfile::tempdir().unwrap();
+    let dir = thumbs.path().to_str().unwrap();
+    let out =
+        search(&["--json", "--case", "2026-77", "--purpose", "armed robbery", "--thumbnails", dir, "gun"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let shown: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown.len(), 1);
+    let id = shown[0]["event_id"].as_str().unwrap();
+    let saved = thumbs.path().join(format!("{id}.jpg"));
+    assert_eq!(shown[0]["thumbnail"].as_str(), Some(saved.to_str().unwrap()));
+    assert_eq!(&std::fs::read(&saved).unwrap()[..3], b"\xff\xd8\xff", "a plain JPEG, decrypted");
+
+    let refused = search(&["--case", "2026-78", "--purpose", "probe", "zeppelin"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let log = canvass_governance::AuditLog::new(data_store(lake()), audit_key()).entries().unwrap();
+    let entry =
+        log.iter().find(|e| e.action.case.as_deref() == Some("2026-77")).expect("the search is audited");
+    assert_eq!((entry.action.action.as_str(), entry.action.role.as_str()), ("search", "cli"));
+    assert_eq!(entry.action.purpose.as_deref(), Some("armed robbery"));
+    assert!(entry.action.actor.starts_with("os:"), "{}", entry.action.actor);
+    assert_eq!(entry.action.detail["event_ids"], serde_json::json!([id]));
+    let refusal =
+        log.iter().find(|e| e.action.case.as_deref() == Some("2026-78")).expect("the refusal is audited");
+    assert_eq!(refusal.action.action, "search_refused");
 }

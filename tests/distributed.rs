@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use canvass_schemas::DetectionEvent;
-use canvass_store::{EventLake, LocalStore, Pruning};
+use canvass_store::{EventLake, Pruning};
 use cluster::{Cluster, PATIENCE, Worker};
 use support::{canvass, describe, sample_video};
 
@@ -34,7 +34,7 @@ fn embedded(clip: &str, fps: &str) -> Vec<DetectionEvent> {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
-    let (mut events, _) = EventLake::new(LocalStore::new(dir.path())).scan(&Pruning::default()).unwrap();
+    let (mut events, _) = EventLake::new(support::data_store(dir.path())).scan(&Pruning::default()).unwrap();
     events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     assert!(!events.is_empty(), "the clip has events to compare");
     RUNS.lock().unwrap().insert(key, events.clone());

@@ -62,8 +62,16 @@ pub struct FileConfig {
     /// `CANVASS_AUDIT_KEY`, else this file, else `~/.config/canvass/audit.key`, made on first
     /// use (mode 0600).
     pub audit_key_file: Option<PathBuf>,
+    /// The key that encrypts the data folder (64 hex digits), kept outside it:
+    /// `CANVASS_DATA_KEY`, else this file (or `CANVASS_DATA_KEY_FILE`), else
+    /// `~/.config/canvass/data.key`, made when a new folder is first used (mode 0600).
+    pub data_key_file: Option<PathBuf>,
     #[serde(default)]
     pub ingest: IngestSection,
+    /// Defaults for the command line: the case and purpose commands that show event data
+    /// record when no `--case`/`--purpose` is given.
+    #[serde(default)]
+    pub cli: CliSection,
     #[serde(default)]
     pub detector: DetectorSection,
     /// Where the lake, thumbnails, audit log, registry and holds live: the data folder
@@ -86,6 +94,13 @@ pub struct FileConfig {
     /// The distributed workers' own settings.
     #[serde(default)]
     pub worker: WorkerSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CliSection {
+    pub case: Option<String>,
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,7 +130,13 @@ impl FileConfig {
     pub fn store(&self, data_flag: Option<PathBuf>) -> anyhow::Result<canvass_store::Store> {
         Ok(match &self.store {
             StoreSection::Local => {
-                std::sync::Arc::new(canvass_store::LocalStore::new(self.data_dir(data_flag)))
+                let dir = self.data_dir(data_flag);
+                let folder = canvass_store::LocalStore::new(&dir);
+                let key = self.data_key(&folder)?;
+                std::sync::Arc::new(
+                    canvass_store::EncryptedStore::open(folder, &key)
+                        .with_context(|| format!("cannot open the data folder {}", dir.display()))?,
+                )
             }
             StoreSection::S3(config) => std::sync::Arc::new(
                 canvass_store::S3Store::new(config.clone())
@@ -135,11 +156,11 @@ impl FileConfig {
         }
     }
 
-    /// Where object keys resolve for people reading a table: the data folder, or
-    /// `s3://bucket/prefix`.
-    pub fn object_base(&self, data_flag: Option<PathBuf>) -> String {
+    /// Where object keys resolve for people reading a table: `s3://bucket/prefix`, or nothing
+    /// for the data folder, whose objects are encrypted (`search --thumbnails DIR` saves them).
+    pub fn object_base(&self) -> String {
         match &self.store {
-            StoreSection::Local => self.data_dir(data_flag).display().to_string(),
+            StoreSection::Local => String::new(),
             StoreSection::S3(config) => format!("s3://{}/{}", config.bucket, config.prefix),
         }
     }
@@ -159,17 +180,33 @@ impl FileConfig {
         if let Ok(hex) = std::env::var("CANVASS_AUDIT_KEY") {
             return AuditKey::from_hex(&hex).context("CANVASS_AUDIT_KEY");
         }
-        let path = std::env::var_os("CANVASS_AUDIT_KEY_FILE")
-            .map(PathBuf::from)
-            .or_else(|| self.audit_key_file.clone())
-            .or_else(|| {
-                let config = std::env::var_os("XDG_CONFIG_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
-                Some(config.join("canvass").join("audit.key"))
-            })
+        let path = key_path("CANVASS_AUDIT_KEY_FILE", &self.audit_key_file, "audit.key")
             .context("no audit key: set CANVASS_AUDIT_KEY, CANVASS_AUDIT_KEY_FILE or audit_key_file")?;
         Ok(AuditKey::load_or_create(&path)?)
+    }
+
+    /// The data folder's key: `CANVASS_DATA_KEY`, else `data_key_file` (or
+    /// `CANVASS_DATA_KEY_FILE`), else `~/.config/canvass/data.key`. A key file is made only for
+    /// a folder not encrypted yet: a new key cannot open an encrypted one.
+    fn data_key(&self, folder: &canvass_store::LocalStore) -> anyhow::Result<canvass_store::Secret256> {
+        use canvass_store::Secret256;
+        if let Ok(hex) = std::env::var("CANVASS_DATA_KEY") {
+            return Secret256::from_hex(&hex).context("CANVASS_DATA_KEY");
+        }
+        let path = key_path("CANVASS_DATA_KEY_FILE", &self.data_key_file, "data.key")
+            .context("no data key: set CANVASS_DATA_KEY, CANVASS_DATA_KEY_FILE or data_key_file")?;
+        if let Some(key) = Secret256::load(&path, "data key")? {
+            return Ok(key);
+        }
+        if let Some(id) = canvass_store::object_store::encrypted::marked_key_id(folder)? {
+            anyhow::bail!(
+                "the data folder {} is encrypted with key {id}, and there is no key at {}: set \
+                 CANVASS_DATA_KEY, CANVASS_DATA_KEY_FILE or data_key_file to the key it was made with",
+                folder.root().display(),
+                path.display()
+            );
+        }
+        Ok(Secret256::load_or_create(&path, "data key")?)
     }
 
     pub fn data_dir(&self, flag: Option<PathBuf>) -> PathBuf {
@@ -197,6 +234,14 @@ pub struct IngestSection {
     pub jpeg_quality: Option<u8>,
     pub decoder_threads: Option<usize>,
     pub max_retries: Option<u32>,
+}
+
+/// A key file: `env`'s path, else the config's, else `name` under `~/.config/canvass`.
+fn key_path(env: &str, configured: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .or_else(|| configured.clone())
+        .or_else(|| canvass_store::secret::default_key_path(name))
 }
 
 impl FileConfig {

@@ -23,7 +23,7 @@ pub struct Hit<'a> {
 }
 
 impl<'a> Hit<'a> {
-    /// `base` is where thumbnail keys resolve: the data folder, or `s3://bucket/prefix`.
+    /// `base` is where thumbnail keys resolve (`s3://bucket/prefix`), or empty for the key alone.
     pub fn of(e: &'a DetectionEvent, base: &str) -> Self {
         Hit {
             event_id: &e.event_id,
@@ -35,7 +35,10 @@ impl<'a> Hit<'a> {
             end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
             media_start_s: e.media_start_us as f64 / 1e6,
             media_end_s: e.media_end_us as f64 / 1e6,
-            thumbnail: format!("{}/{}", base.trim_end_matches('/'), e.thumbnail_key),
+            thumbnail: match base {
+                "" => e.thumbnail_key.clone(),
+                base => format!("{}/{}", base.trim_end_matches('/'), e.thumbnail_key),
+            },
             input: &e.input,
             model: format!("{}@{}", e.model.name, e.model.version),
         }

@@ -1,5 +1,6 @@
 //! `canvass`: one binary, one subcommand per job.
 
+mod case_arg;
 mod commands;
 mod config;
 mod data_arg;

@@ -44,6 +44,9 @@ pub struct WorkerArgs {
     /// S3 endpoint of an S3-compatible store (path-style addressing is used with it).
     #[arg(long, env = "CANVASS_S3_ENDPOINT", requires = "s3_bucket")]
     pub s3_endpoint: Option<String>,
+    /// Let an http:// S3 endpoint through (a test server on this machine; never in production).
+    #[arg(long, env = "CANVASS_S3_ALLOW_HTTP", requires = "s3_endpoint")]
+    pub s3_allow_http: bool,
     #[command(flatten)]
     pub data: DataArg,
 }
@@ -99,6 +102,7 @@ impl WorkerArgs {
             s3.endpoint = Some(endpoint.clone());
             s3.force_path_style = true;
         }
+        s3.allow_http = self.s3_allow_http;
         FileConfig { store: StoreSection::S3(s3), ..Default::default() }.store(None)
     }
 }

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use canvass_store::{ObjectStore, StoreError, keys};
+use canvass_store::{ObjectStore, Secret256, StoreError, keys};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -69,81 +69,29 @@ impl Entry {
 
 /// The key that authenticates entries and the head. Keep it out of the store (a file readable
 /// only by canvass, a secret, a KMS): whoever holds it can rewrite the log undetected.
-#[derive(Clone)]
-pub struct AuditKey([u8; 32]);
-
-impl std::fmt::Debug for AuditKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AuditKey(..)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct AuditKey(Secret256);
 
 impl AuditKey {
     /// A key from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, AuditError> {
-        let text = text.trim();
-        let bad = || AuditError::Key("an audit key is 64 hex digits".into());
-        if text.len() != 64 {
-            return Err(bad());
-        }
-        let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
-        }
-        Ok(AuditKey(key))
+        Secret256::from_hex(text).map(AuditKey).map_err(|e| AuditError::Key(e.to_string()))
     }
 
     /// A new random key.
     pub fn generate() -> Result<Self, AuditError> {
-        use std::io::Read;
-        let mut key = [0u8; 32];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut key))
-            .map_err(|e| AuditError::Key(format!("cannot read /dev/urandom: {e}")))?;
-        Ok(AuditKey(key))
+        Secret256::generate().map(AuditKey).map_err(|e| AuditError::Key(e.to_string()))
     }
 
     /// The key in file `path` (64 hex digits), made on first use (mode 0600).
     pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
-        let shown = path.display();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_hex(&text).map_err(|e| AuditError::Key(format!("{shown}: {e}"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate()?;
-                let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
-                if let Some(folder) = path.parent() {
-                    std::fs::create_dir_all(folder)
-                        .map_err(|e| AuditError::Key(format!("cannot create {}: {e}", folder.display())))?;
-                }
-                use std::io::Write;
-                use std::os::unix::fs::OpenOptionsExt;
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(|e| AuditError::Key(format!("cannot create the audit key {shown}: {e}")))?;
-                file.write_all(hex.as_bytes())
-                    .map_err(|e| AuditError::Key(format!("cannot write the audit key {shown}: {e}")))?;
-                tracing::info!(path = %shown, "made a new audit key: back it up, the log cannot be verified without it");
-                Ok(key)
-            }
-            Err(e) => Err(AuditError::Key(format!("cannot read the audit key {shown}: {e}"))),
-        }
+        Secret256::load_or_create(path, "audit key").map(AuditKey).map_err(|e| AuditError::Key(e.to_string()))
     }
 
-    /// HMAC-SHA256 (RFC 2104) of `message`, hex.
+    /// HMAC-SHA256 of `message`, hex.
     fn mac(&self, message: &[u8]) -> String {
-        const BLOCK: usize = 64;
-        let mut inner_pad = [0x36u8; BLOCK];
-        let mut outer_pad = [0x5cu8; BLOCK];
-        for (i, byte) in self.0.iter().enumerate() {
-            inner_pad[i] ^= byte;
-            outer_pad[i] ^= byte;
-        }
-        let inner = Sha256::new().chain_update(inner_pad).chain_update(message).finalize();
-        let outer = Sha256::new().chain_update(outer_pad).chain_update(inner).finalize();
-        outer.iter().map(|b| format!("{b:02x}")).collect()
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.0.bytes());
+        ring::hmac::sign(&key, message).as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     fn entry_mac(&self, entry: &Entry) -> String {

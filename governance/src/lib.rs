@@ -3,17 +3,20 @@
 //! - [`access`]: users, roles and agencies; an agency's jurisdiction is a set of sources.
 //! - [`registry`]: cameras registered by their owners, and the owner's policy on live access.
 //! - [`audit`]: every use of the data, append-only and hash-chained in the object store.
+//! - [`disclosure`]: how many events each user may be shown in a rolling window.
 //! - [`holds`] and [`retention`]: events are kept for their agency's period (30 days unless
 //!   configured), then deleted with their thumbnails, except what a legal hold covers.
 
 pub mod access;
 pub mod audit;
+pub mod disclosure;
 pub mod holds;
 pub mod registry;
 pub mod retention;
 
 pub use access::{AccessConfig, Agency, Principal, Role, User, source_matches};
 pub use audit::{Action, AuditError, AuditLog, Verdict};
+pub use disclosure::{DisclosureBudget, DisclosureError, Usage};
 pub use holds::{Hold, HoldRequest, Holds, Lift};
 pub use registry::Registry;
 pub use retention::{Retention, RetentionClock, RetentionReport, sweep};

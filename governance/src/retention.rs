@@ -65,6 +65,10 @@ pub struct RetentionReport {
     /// Expired events kept because a hold covers them.
     pub events_held: usize,
     pub thumbnails_deleted: usize,
+    /// Ingest log entries of inputs older than their source's period.
+    pub ingest_log_deleted: usize,
+    /// Detector checkpoints no worker has written for longer than the shortest period.
+    pub checkpoints_deleted: usize,
 }
 
 /// What a deletion of one segment's expired events will do, written before it starts and
@@ -217,7 +221,12 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
         }
         report.events_deleted += expired.len();
     }
-    if report.events_deleted > 0 {
+    let held = |source: &str| holds.iter().any(|h| h.covers_source(source, now));
+    let deleted_log = sweep_ingest_log(store, retention, now, &held)?;
+    report.ingest_log_deleted = deleted_log.len();
+    let deleted_checkpoints = sweep_checkpoints(store, oldest_kept, &held)?;
+    report.checkpoints_deleted = deleted_checkpoints.len();
+    if report.events_deleted + report.ingest_log_deleted + report.checkpoints_deleted > 0 {
         audit.record(Action {
             actor: "janitor".into(),
             role: "system".into(),
@@ -231,6 +240,8 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
                 "segments_rewritten": report.segments_rewritten,
                 "kept_by_hold": report.events_held,
                 "intents": done_intents,
+                "ingest_log_deleted": deleted_log,
+                "checkpoints_deleted": deleted_checkpoints,
                 "default_days": retention.default_days,
             }),
             result_count: Some(report.events_deleted),
@@ -245,9 +256,83 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
         held = report.events_held,
         segments_removed = report.segments_removed,
         segments_rewritten = report.segments_rewritten,
+        ingest_log = report.ingest_log_deleted,
+        checkpoints = report.checkpoints_deleted,
         "retention sweep"
     );
     Ok(report)
+}
+
+/// Deletes the ingest log entries of inputs ingested longer ago than their source's period
+/// (no hold naming the source); returns their keys. Whole days newer than the shortest period
+/// are not read.
+fn sweep_ingest_log<S: ObjectStore>(
+    store: &S,
+    retention: &Retention,
+    now: DateTime<Utc>,
+    held: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, StoreError> {
+    let newest_day = (now - Duration::days(retention.shortest_days() as i64)).date_naive();
+    let mut deleted = Vec::new();
+    for day in store.list_dirs(keys::INGEST_LOG)? {
+        if keys::day_of_folder(&day).is_none_or(|d| d > newest_day) {
+            continue;
+        }
+        for object in store.list(&day)? {
+            let entry: serde_json::Value = match store.get(&object.key).map(|b| serde_json::from_slice(&b)) {
+                Ok(Ok(entry)) => entry,
+                Ok(Err(e)) => {
+                    tracing::error!(key = %object.key, "unreadable ingest log entry skipped: {e}");
+                    continue;
+                }
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let source = entry["source_id"].as_str().unwrap_or_default();
+            let at: Option<DateTime<Utc>> = entry["ingested_at"].as_str().and_then(|t| t.parse().ok());
+            let expired = at.is_some_and(|at| at < now - Duration::days(retention.days(source) as i64));
+            if expired && !held(source) && delete_if_there(store, &object.key)? {
+                deleted.push(object.key);
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes detector checkpoints last written before `oldest_kept` (a worker group that
+/// stopped): they hold crops and tracks of footage that old. One naming a held source stays.
+fn sweep_checkpoints<S: ObjectStore>(
+    store: &S,
+    oldest_kept: DateTime<Utc>,
+    held: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, StoreError> {
+    let mut deleted = Vec::new();
+    for object in store.list(keys::CHECKPOINTS)? {
+        let checkpoint: serde_json::Value = match store.get(&object.key).map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(checkpoint)) => checkpoint,
+            Ok(Err(e)) => {
+                tracing::error!(key = %object.key, "unreadable checkpoint skipped: {e}");
+                continue;
+            }
+            Err(StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let written: Option<DateTime<Utc>> = checkpoint["written_at"].as_str().and_then(|t| t.parse().ok());
+        if written.is_none_or(|at| at >= oldest_kept) {
+            continue;
+        }
+        let sources = ["streams", "pending"]
+            .iter()
+            .flat_map(|list| checkpoint[list].as_array().into_iter().flatten())
+            .filter_map(|item| item["source_id"].as_str());
+        if sources.clone().any(held) {
+            continue;
+        }
+        if delete_if_there(store, &object.key)? {
+            deleted.push(object.key);
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

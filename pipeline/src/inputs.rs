@@ -1,12 +1,11 @@
 //! One input through ingest, in either mode: the camera owner's policy first, then decoding
 //! into whatever sink the mode uses; a live stream's policy is checked again as it runs, and
-//! the stream stops (audited) when the owner revokes live access. And the ingest log (`<data>/ingest/log.jsonl`): what was
-//! ingested, when and how it went, which batch reprocessing reads to find the evidence a source
-//! was built from.
+//! the stream stops (audited) when the owner revokes live access. And the ingest log (one
+//! object per input under `ingest/v1/log/`, in the store like everything else, so encrypted
+//! and swept with the data): what was ingested, when and how it went, which batch reprocessing
+//! reads to find the evidence a source was built from.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use canvass_governance::audit::AuditKey;
 use canvass_governance::{Action, AuditLog, Registry};
 use canvass_ingest::{IngestConfig, IngestError, IngestReport, InputSpec, Progress};
 use canvass_schemas::WallClockSource;
-use canvass_store::Store;
+use canvass_store::{Store, keys};
 use canvass_transport::FrameSink;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -144,7 +143,7 @@ fn watch(
     None
 }
 
-/// One line of the ingest log.
+/// One entry of the ingest log.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IngestLogEntry {
     pub ingested_at: DateTime<Utc>,
@@ -161,16 +160,18 @@ pub struct IngestLogEntry {
 }
 
 pub struct IngestLog {
-    path: PathBuf,
+    store: Store,
 }
 
+/// Numbers this process's log entries, so two written in the same microsecond differ.
+static LOG_ENTRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl IngestLog {
-    /// The log in data folder `data_dir`.
-    pub fn new(data_dir: &Path) -> Self {
-        IngestLog { path: data_dir.join("ingest").join("log.jsonl") }
+    pub fn new(store: Store) -> Self {
+        IngestLog { store }
     }
 
-    /// Appends how ingest of `input` went.
+    /// Records how ingest of `input` went.
     pub fn append(
         &self,
         input: &str,
@@ -191,46 +192,44 @@ impl IngestLog {
             wall_clock_source: report.map(|r| r.wall_clock.source),
             wall_clock_origin: report.map(|r| r.wall_clock.origin),
         };
-        if let Some(folder) = self.path.parent() {
-            std::fs::create_dir_all(folder).map_err(StageError::io(folder))?;
+        let n = LOG_ENTRIES.fetch_add(1, Ordering::Relaxed);
+        let key = keys::ingest_log_entry(entry.ingested_at, std::process::id(), n);
+        self.store.put(&key, &serde_json::to_vec(&entry)?)?;
+        Ok(())
+    }
+
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Result<Vec<IngestLogEntry>, StageError> {
+        let mut entries = Vec::new();
+        for object in self.store.list(keys::INGEST_LOG)? {
+            let entry = serde_json::from_slice(&self.store.get(&object.key)?).map_err(|e| {
+                StageError::IngestLog(format!("{}: not an ingest log entry: {e}", object.key))
+            })?;
+            entries.push(entry);
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(StageError::io(&self.path))?;
-        writeln!(file, "{}", serde_json::to_string(&entry)?).map_err(StageError::io(&self.path))
+        Ok(entries)
     }
 
     /// The evidence files to reprocess: the last successful ingest of each file (of `source`
     /// only, if given), with the source id and wall clock it had.
     pub fn files_to_reprocess(&self, source: Option<&str>) -> Result<Vec<Job>, StageError> {
-        let display = self.path.display();
-        let text = std::fs::read_to_string(&self.path).map_err(|e| {
-            StageError::IngestLog(format!("nothing to reprocess: cannot read {display}: {e}"))
-        })?;
         let mut latest: BTreeMap<String, Job> = BTreeMap::new();
-        for (n, line) in text.lines().enumerate() {
-            let entry: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| StageError::IngestLog(format!("{display}: line {} is not JSON: {e}", n + 1)))?;
-            let (Some(input), Some(source_id)) = (entry["input"].as_str(), entry["source_id"].as_str())
-            else {
-                continue;
-            };
-            let is_file = matches!(InputSpec::parse(input), InputSpec::File(_));
-            if entry["ok"] != true || !is_file || source.is_some_and(|s| s != source_id) {
+        for entry in self.entries()? {
+            let is_file = matches!(InputSpec::parse(&entry.input), InputSpec::File(_));
+            if !entry.ok || !is_file || source.is_some_and(|s| s != entry.source_id) {
                 continue;
             }
-            let start = entry["wall_clock_origin"].as_str().and_then(|t| t.parse().ok());
-            latest.insert(
-                input.to_string(),
-                Job { input: input.to_string(), source_id: source_id.to_string(), start },
-            );
+            let job = Job {
+                input: entry.input.clone(),
+                source_id: entry.source_id,
+                start: entry.wall_clock_origin,
+            };
+            latest.insert(entry.input, job);
         }
         if latest.is_empty() {
-            return Err(StageError::IngestLog(format!(
-                "nothing to reprocess: no successfully ingested file in {display}"
-            )));
+            return Err(StageError::IngestLog(
+                "nothing to reprocess: no file was ingested successfully into this store".into(),
+            ));
         }
         Ok(latest.into_values().collect())
     }

@@ -7,11 +7,27 @@ use axum::response::{IntoResponse, Response};
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Sent as `Retry-After` (seconds).
+    pub retry_after_s: Option<u64>,
+    /// The handler audited this refusal itself, with more detail than the refusal layer has.
+    pub audited: bool,
+}
+
+/// What a refusal said, for the layer that audits refusals (a response extension).
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub message: String,
+    pub audited: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into() }
+        ApiError { status, message: message.into(), retry_after_s: None, audited: false }
+    }
+
+    /// Marks a refusal the handler has audited already.
+    pub fn audited(self) -> Self {
+        ApiError { audited: true, ..self }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -35,7 +51,29 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
+        let refusal = Refusal { message: self.message.clone(), audited: self.audited };
+        let mut response =
+            (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response.extensions_mut().insert(refusal);
+        response
+    }
+}
+
+impl From<canvass_governance::DisclosureError> for ApiError {
+    fn from(e: canvass_governance::DisclosureError) -> Self {
+        match &e {
+            canvass_governance::DisclosureError::Exceeded { usage, .. } => {
+                let wait = usage.frees_at.map(|at| (at - chrono::Utc::now()).num_seconds().max(1) as u64);
+                ApiError {
+                    retry_after_s: wait,
+                    ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+                }
+            }
+            _ => ApiError::internal(e),
+        }
     }
 }
 

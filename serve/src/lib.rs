@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -48,6 +49,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::holds::list,
         routes::holds::lift,
         routes::audit::read,
+        routes::audit::disclosures,
     ),
     components(schemas(
         canvass_governance::Role,
@@ -76,7 +78,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/holds/{id}/lift", axum::routing::post(holds::lift))
         .route("/v1/audit", get(audit::read))
         .route("/v1/timeline", get(timeline::timeline))
+        .route("/v1/disclosures", get(audit::disclosures))
         .route("/v1/{*rest}", axum::routing::any(events::not_found))
+        // Refusals are part of the record: whoever was refused what, and why.
+        .layer(axum::middleware::from_fn_with_state(service.clone(), audit_refusals))
         // Event data, tokens' answers and the audit log stay out of browser and proxy caches.
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             axum::http::header::CACHE_CONTROL,
@@ -90,6 +95,45 @@ pub fn router(service: Arc<Service>) -> Router {
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::new())
         .with_state(AppState(service))
+}
+
+/// Audits every refusal of an authenticated caller (4xx, but 401, which the login check
+/// audits itself) that its handler did not audit: role, jurisdiction, a missing case, a
+/// malformed request, a spent budget. Probing leaves a trace.
+async fn audit_refusals(
+    axum::extract::State(service): axum::extract::State<Arc<Service>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = state::CallerSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let (method, path, query) = (
+        request.method().to_string(),
+        request.uri().path().to_string(),
+        request.uri().query().map(String::from),
+    );
+    let response = next.run(request).await;
+    let status = response.status();
+    let refusal = response.extensions().get::<error::Refusal>().cloned();
+    if !status.is_client_error() || status == axum::http::StatusCode::UNAUTHORIZED {
+        return response;
+    }
+    let (Some(who), Some(refusal)) = (slot.take(), refusal) else { return response };
+    if refusal.audited {
+        return response;
+    }
+    let detail = serde_json::json!({ "method": method, "path": path, "query": query,
+        "status": status.as_u16(), "why": refusal.message });
+    let recorded =
+        tokio::task::spawn_blocking(move || service.audit(&who, "refused", None, detail, None)).await;
+    match recorded {
+        Ok(Ok(())) => response,
+        // A refusal that cannot be recorded is still a refusal; the failure is the news.
+        _ => {
+            tracing::error!(%path, "cannot audit a refused request");
+            error::ApiError::internal("the audit log cannot be written").into_response()
+        }
+    }
 }
 
 /// The built page and its assets; any other path gets the page (it routes on the client). Only
@@ -153,12 +197,50 @@ pub async fn serve(
     if service.settings.janitor_interval_s > 0 {
         spawn_janitor(service.clone(), Duration::from_secs(service.settings.janitor_interval_s));
     }
+    let header_timeout = Duration::from_secs(service.settings.header_read_timeout_s.max(1));
     let app = router(service);
     match tls {
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+            serve_connections(listener, app, header_timeout, shutdown).await
         }
-        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+        None => serve_connections(listener, app, header_timeout, shutdown).await,
     }
+}
+
+/// How long requests in flight may take to finish after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Accepts connections until `shutdown`, then lets those in flight finish (up to `DRAIN`).
+async fn serve_connections<L>(
+    mut listener: L,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Io: Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running {} s after shutdown began; dropped", DRAIN.as_secs());
+    }
+    Ok(())
 }

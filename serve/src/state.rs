@@ -1,14 +1,12 @@
 //! What every request handler shares, and the checks every handler makes first.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use canvass_governance::audit::AuditKey;
-use canvass_governance::{AccessConfig, Action, AuditLog, Holds, Principal, Registry};
+use canvass_governance::{AccessConfig, Action, AuditLog, DisclosureBudget, Holds, Principal, Registry};
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
 use sha2::Digest;
@@ -22,8 +20,10 @@ pub struct ServeSettings {
     pub listen: String,
     /// Most events one export returns.
     pub export_max_events: usize,
-    /// Exports per user per hour.
-    pub exports_per_hour: usize,
+    /// Events one user may be shown (search results, views, thumbnails, stills, exports) in
+    /// any `disclosure_window_hours`: no mass download. Shared by restarts and replicas.
+    pub disclosure_budget: u64,
+    pub disclosure_window_hours: u32,
     /// Retention for sources of agencies without their own period.
     pub retention_days: u32,
     /// What an event's age counts from: `ingest` (when canvass stored it) or `footage`.
@@ -34,6 +34,9 @@ pub struct ServeSettings {
     pub janitor_interval_s: u64,
     /// Requests slower than this are cut off.
     pub request_timeout_s: u64,
+    /// A client must send a request's whole head (request line and headers) within this: a
+    /// slow-header client cannot hold connections open.
+    pub header_read_timeout_s: u64,
     /// PEM certificate chain and private key: with both, `serve` speaks HTTPS.
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
@@ -51,12 +54,14 @@ impl Default for ServeSettings {
         ServeSettings {
             listen: "127.0.0.1:8480".into(),
             export_max_events: 100,
-            exports_per_hour: 10,
+            disclosure_budget: 2000,
+            disclosure_window_hours: 24,
             retention_days: 30,
             retention_clock: canvass_governance::RetentionClock::Ingest,
             hold_max_days: 730,
             janitor_interval_s: 3600,
             request_timeout_s: 30,
+            header_read_timeout_s: 10,
             tls_cert: None,
             tls_key: None,
             tls_dir: None,
@@ -71,9 +76,9 @@ pub struct Service {
     pub audit: AuditLog<Store>,
     pub holds: Holds<Store>,
     pub registry: Registry<Store>,
+    pub disclosures: DisclosureBudget<Store>,
     pub access: AccessConfig,
     pub settings: ServeSettings,
-    exports: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
 #[derive(Clone)]
@@ -85,30 +90,21 @@ impl Service {
             lake: EventLake::new(store.clone()),
             audit: AuditLog::new(store.clone(), audit_key),
             holds: Holds::new(store.clone()),
-            registry: Registry::new(store),
+            registry: Registry::new(store.clone()),
+            disclosures: DisclosureBudget::new(
+                store,
+                settings.disclosure_budget,
+                settings.disclosure_window_hours,
+            ),
             access,
             settings,
-            exports: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes one export from the user's hourly allowance; the error says when the next is free.
-    pub fn take_export(&self, user: &str) -> Result<(), ApiError> {
-        let mut exports = self.exports.lock().unwrap_or_else(|p| p.into_inner());
-        let recent = exports.entry(user.to_string()).or_default();
-        let hour = Duration::from_secs(3600);
-        recent.retain(|t| t.elapsed() < hour);
-        if recent.len() >= self.settings.exports_per_hour {
-            let wait = hour.saturating_sub(recent[0].elapsed()).as_secs() / 60 + 1;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "export limit reached ({} an hour, no mass download); next export in {wait} min",
-                    self.settings.exports_per_hour
-                ),
-            ));
-        }
-        recent.push(Instant::now());
+    /// Spends `events` of the caller's disclosure budget before they are shown; refused (429,
+    /// with when it frees) if the budget would go over.
+    pub fn disclose(&self, who: &Principal, events: usize) -> Result<(), ApiError> {
+        self.disclosures.take(&who.name, events as u64, chrono::Utc::now())?;
         Ok(())
     }
 
@@ -144,6 +140,17 @@ impl FromRef<AppState> for Arc<Service> {
 /// The authenticated caller (`Authorization: Bearer <token>`).
 pub struct Caller(pub Principal);
 
+/// Where the `Caller` extractor leaves who the request turned out to be, for the layer that
+/// audits refusals (it runs around the handler, so it cannot see the handler's extractors).
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<Mutex<Option<Principal>>>);
+
+impl CallerSlot {
+    pub fn take(&self) -> Option<Principal> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -159,7 +166,12 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("Authorization must be 'Bearer <token>'"))?;
         match state.0.access.authenticate(token.trim()) {
-            Some(principal) => Ok(Caller(principal)),
+            Some(principal) => {
+                if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+                    *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(principal.clone());
+                }
+                Ok(Caller(principal))
+            }
             None => {
                 // A failed login leaves a trace: which token (a short hash, never the token)
                 // tried what.

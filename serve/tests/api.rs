@@ -91,6 +91,40 @@ fn investigators_see_only_their_jurisdiction_and_only_for_a_case() {
 }
 
 #[test]
+fn every_refusal_is_in_the_audit_log_once() {
+    let server = start(ServeSettings::default());
+    let events = with_events(&server);
+    let south = &events[4].event_id;
+    let tries = [
+        ("ana", "/v1/audit".to_string(), 403),
+        ("olga", format!("/v1/search?q=car&{CASE}"), 403),
+        ("ana", "/v1/search?q=red+car".to_string(), 400),
+        ("ana", format!("/v1/search?q=car&limit=5000&{CASE}"), 400),
+        ("ana", format!("/v1/events/not-an-id?{CASE}"), 400),
+        ("ana", format!("/v1/events/{south}?{CASE}"), 404),
+        ("ana", format!("/v1/timeline?q=car&buckets=0&{CASE}"), 400),
+        ("ana", format!("/v1/export?q=car&limit=3&{CASE}"), 400),
+        ("ana", "/v1/disclosures".to_string(), 403),
+        ("ana", format!("/v1/search?q=car&bogus=1&{CASE}"), 400),
+    ];
+    for (who, path, status) in &tries {
+        assert_eq!(get(&server, path, who).status, *status, "{who} {path}");
+    }
+    // Refused by the handler with its own entry: audited once, not twice.
+    assert_eq!(get(&server, &format!("/v1/search?q=car+after:-99999999999d&{CASE}"), "ana").status, 400);
+    let log = audit_log(&server).entries().unwrap();
+    let refused: Vec<_> = log.iter().filter(|e| e.action.action == "refused").collect();
+    assert_eq!(refused.len(), tries.len(), "{:#?}", log.iter().map(|e| &e.action).collect::<Vec<_>>());
+    for ((who, path, status), entry) in tries.iter().zip(&refused) {
+        assert_eq!(entry.action.actor, *who);
+        assert_eq!(entry.action.detail["status"], *status);
+        assert!(path.starts_with(entry.action.detail["path"].as_str().unwrap()), "{path}");
+        assert!(!entry.action.detail["why"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(log.iter().filter(|e| e.action.action == "search_refused").count(), 1);
+}
+
+#[test]
 fn an_agency_supervisor_reads_only_their_agencys_audit_entries() {
     let server = start(ServeSettings::default());
     with_events(&server);
@@ -111,7 +145,7 @@ fn an_agency_supervisor_reads_only_their_agencys_audit_entries() {
 fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
     let server = start(ServeSettings::default());
     let events = with_events(&server);
-    get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana");
+    let shown = get(&server, &format!("/v1/search?q=red+car&{CASE}"), "ana").json();
     get(&server, &format!("/v1/search?q=face&{CASE}"), "ana");
     get(&server, &format!("/v1/events/{}?{CASE}", events[0].event_id), "ana");
     get(&server, &format!("/v1/events/{}/thumbnail?{CASE}", events[0].event_id), "ana");
@@ -122,12 +156,19 @@ fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
     let log = log.json();
     let entries = log["entries"].as_array().unwrap();
     let actions: Vec<&str> = entries.iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["search", "search_refused", "view_event", "view_thumbnail"]);
-    let search = &entries[3];
+    assert_eq!(actions, vec!["search", "search_refused", "view_event", "view_thumbnail", "refused"]);
+    let search = &entries[4];
     assert_eq!((search["actor"].as_str(), search["case"].as_str()), (Some("ana"), Some("2026-0042")));
     assert_eq!((search["purpose"].as_str(), search["result_count"].as_u64()), (Some("hit and run"), Some(4)));
     assert_eq!(search["detail"]["q"], "red car");
-    assert!(log["chain"].as_str().unwrap().starts_with("intact: 4 entries"), "{}", log["chain"]);
+    let ids: Vec<&serde_json::Value> =
+        shown["events"].as_array().unwrap().iter().map(|e| &e["event_id"]).collect();
+    assert_eq!(
+        search["detail"]["event_ids"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        ids,
+        "which events were shown"
+    );
+    assert!(log["chain"].as_str().unwrap().starts_with("intact: 5 entries"), "{}", log["chain"]);
 
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         let attempt = call(&server, method, "/v1/audit", Some("root"), Some(b"{}"));
@@ -135,7 +176,7 @@ fn every_look_at_the_data_is_audited_and_nobody_can_change_the_log() {
     }
     assert!(matches!(
         canvass_governance::audit::verify(&LocalStore::new(server.dir.path()), &audit_key()).unwrap(),
-        canvass_governance::audit::Verdict::Intact { entries: 5, .. }
+        canvass_governance::audit::Verdict::Intact { entries: 6, .. }
     ));
 }
 
@@ -217,25 +258,70 @@ fn only_a_camera_owner_sets_its_policy() {
 }
 
 #[test]
-fn exports_are_capped_and_rate_limited() {
-    let server = start(ServeSettings { export_max_events: 3, exports_per_hour: 2, ..Default::default() });
-    with_events(&server);
+fn no_mass_download_one_budget_for_every_way_of_looking_kept_across_restarts() {
+    let settings = ServeSettings { export_max_events: 3, disclosure_budget: 10, ..Default::default() };
+    let server = start(settings.clone());
+    let events = with_events(&server);
     let export = get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana");
     assert_eq!(export.status, 200);
     let body = export.json();
     assert_eq!((body["total"].as_u64(), body["truncated"].as_bool()), (Some(4), Some(true)));
     assert_eq!(body["events"].as_array().unwrap().len(), 3);
-    assert_eq!(get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana").status, 200);
-    let third = get(&server, &format!("/v1/export?q=red+car&{CASE}"), "ana");
-    assert_eq!(third.status, 429);
-    assert!(third.error().contains("export limit"), "{}", third.error());
+    // 3 exported, 4 searched, one event and its thumbnail viewed: 9 of 10.
+    assert_eq!(get(&server, &format!("/v1/search?q=red+car&limit=4&{CASE}"), "ana").status, 200);
+    let id = &events[0].event_id;
+    assert_eq!(get(&server, &format!("/v1/events/{id}?{CASE}"), "ana").status, 200);
+    assert_eq!(get(&server, &format!("/v1/events/{id}/thumbnail?{CASE}"), "ana").status, 200);
+    // Paging through the rest one way or another is refused, with when the budget frees.
+    for path in [format!("/v1/search?q=red+car&limit=2&{CASE}"), format!("/v1/export?q=red+car&{CASE}")] {
+        let refused = get(&server, &path, "ana");
+        assert_eq!(refused.status, 429, "{path}");
+        assert!(
+            refused.error().contains("disclosure budget") && refused.error().contains("9 of 10"),
+            "{}",
+            refused.error()
+        );
+        assert!(refused.head.to_ascii_lowercase().contains("retry-after:"), "{}", refused.head);
+    }
+    assert_eq!(
+        get(&server, &format!("/v1/search?q=red+car&limit=1&{CASE}"), "ana").status,
+        200,
+        "the last one"
+    );
+    assert_eq!(get(&server, &format!("/v1/events/{id}?{CASE}"), "ana").status, 429);
     assert_eq!(
         get(&server, &format!("/v1/export?q=red+car&{CASE}"), "bo").status,
         200,
-        "limits are per user"
+        "budgets are per user"
     );
-    let exports = audit_log(&server).entries().unwrap();
-    assert_eq!(exports.iter().filter(|e| e.action.action == "export").count(), 3);
+    assert_eq!(
+        get(&server, &format!("/v1/search?q=red+car&offset=10001&{CASE}"), "bo").status,
+        400,
+        "offsets bounded"
+    );
+    let log = audit_log(&server).entries().unwrap();
+    let refusals: Vec<_> =
+        log.iter().filter(|e| e.action.action == "refused" && e.action.detail["status"] == 429).collect();
+    assert_eq!(refusals.len(), 3, "each refusal is audited");
+    assert_eq!(refusals[0].action.actor, "ana");
+
+    // A restarted service (or another replica) knows what was spent.
+    let server = support::restart(server, settings);
+    assert_eq!(get(&server, &format!("/v1/events/{id}?{CASE}"), "ana").status, 429);
+    // The supervisor sees who is near their budget, in their agency only.
+    let near = get(&server, "/v1/disclosures", "sam");
+    assert_eq!(near.status, 200);
+    let users: Vec<(String, u64)> = near
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["user"].as_str().unwrap().to_string(), u["used"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(users, vec![("ana".to_string(), 10)]);
+    let all = get(&server, "/v1/disclosures", "root").json();
+    assert_eq!(all.as_array().unwrap().len(), 2, "admins see every agency: {all}");
+    assert_eq!(get(&server, "/v1/disclosures", "ana").status, 403);
 }
 
 #[test]
@@ -390,6 +476,14 @@ fn the_source_footage_at_an_event_is_cut_where_it_is_stored() {
     let missing = get(&server, &format!("/v1/events/{}/frame?{CASE}", gone.event_id), "ana");
     assert_eq!(missing.status, 404);
     assert!(missing.error().contains("not stored here"), "{}", missing.error());
+    // No server path in any answer: the footage is named by its file name only.
+    assert!(!missing.error().contains("/nowhere"), "{}", missing.error());
+    let detail = get(&server, &format!("/v1/events/{}?{CASE}", stored.event_id), "ana").json();
+    assert_eq!(detail["event"]["input"], "opencv4nodejs_traffic.mp4");
+    let export = get(&server, &format!("/v1/export?q=car&{CASE}"), "ana").json();
+    let inputs: Vec<&str> =
+        export["events"].as_array().unwrap().iter().map(|e| e["input"].as_str().unwrap()).collect();
+    assert!(inputs.iter().all(|i| !i.contains('/')), "{inputs:?}");
     assert_eq!(get(&server, &format!("/v1/events/{}/frame?{CASE}", stored.event_id), "bo").status, 404);
     let log = audit_log(&server).entries().unwrap();
     assert_eq!(log.iter().filter(|e| e.action.action == "view_footage").count(), 1);
@@ -464,4 +558,37 @@ fn the_web_page_is_served_beside_the_api_with_a_same_origin_policy() {
     let missing = call(&server, "GET", "/v1/nothing-here", Some("ana"), None);
     assert_eq!(missing.status, 404);
     assert!(!missing.error().is_empty());
+}
+
+#[test]
+fn a_client_sending_its_headers_slowly_is_cut_off() {
+    use std::io::{Read, Write};
+    let server = start(ServeSettings { header_read_timeout_s: 1, ..Default::default() });
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            // A header line every 200 ms for a minute: never the blank line that ends the head.
+            let _ = writer.write_all(b"GET /healthz HTTP/1.1\r\nHost: canvass\r\n");
+            for n in 0..300 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if writer.write_all(format!("X-Slow-{n}: 1\r\n").as_bytes()).is_err() {
+                    return;
+                }
+            }
+            finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let mut answer = Vec::new();
+    let ended = stream.read_to_end(&mut answer);
+    assert!(
+        !finished.load(std::sync::atomic::Ordering::SeqCst),
+        "the server held the connection for the client's whole minute ({ended:?})"
+    );
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "the request was never answered");
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    trickle.join().unwrap();
 }

@@ -14,6 +14,9 @@
 //! registry/v1/claims/stream/<url digest>.json               which camera governs a stream
 //! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
 //! retention/v1/intents/<segment name>.json                  a retention deletion under way
+//! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json         how one input's ingest went
+//! disclosure/v1/user=<hex>/<seq>-<hour>-<n>.json           events shown to a user (budget)
+//! encryption/v1/key.json                                     which key encrypts the folder (not secret)
 //! ```
 
 use chrono::NaiveDate;
@@ -31,6 +34,10 @@ pub const CAMERAS: &str = "registry/v1/cameras/";
 pub const CLAIMS: &str = "registry/v1/claims/";
 pub const CHECKPOINTS: &str = "checkpoints/v1/";
 pub const RETENTION_INTENTS: &str = "retention/v1/intents/";
+pub const INGEST_LOG: &str = "ingest/v1/log/";
+pub const DISCLOSURES: &str = "disclosure/v1/";
+/// Stored unencrypted by the encryption layer itself, which hides it from listings.
+pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
 /// The folder of one day's segments.
 pub fn event_day(day: NaiveDate) -> String {
@@ -85,6 +92,12 @@ pub fn stream_claim(url_digest: &str) -> String {
 pub fn retention_intent(segment_key: &str) -> String {
     let name = segment_key.rsplit('/').next().unwrap_or(segment_key);
     format!("{RETENTION_INTENTS}{}.json", name.trim_end_matches(".parquet"))
+}
+
+/// The log entry of one input ingested at `at`, by process `pid` (its `n`th entry): keys sort
+/// by time, and a day's folder can be swept whole.
+pub fn ingest_log_entry(at: chrono::DateTime<chrono::Utc>, pid: u32, n: u64) -> String {
+    format!("{INGEST_LOG}date={}/{}-{pid}-{n}.json", at.format("%Y-%m-%d"), at.format("%H%M%S%.6f"))
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.

@@ -16,6 +16,7 @@ pub mod object_store;
 pub mod ranged;
 pub mod retry;
 pub mod scan;
+pub mod secret;
 pub mod segment;
 pub mod summary;
 #[cfg(feature = "testing")]
@@ -24,12 +25,14 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use lake::{EventLake, Pruning, ScanStats};
+pub use object_store::encrypted::EncryptedStore;
 pub use object_store::local::LocalStore;
 #[cfg(feature = "s3")]
 pub use object_store::s3::{Encryption, S3Config, S3Store};
 pub use object_store::{ObjectMeta, ObjectStore};
 pub use retry::{RetryPolicy, retry};
 pub use scan::{Match, RowView};
+pub use secret::Secret256;
 pub use summary::SegmentSummary;
 
 /// The store a process shares between its lake, audit log, registry and workers.
@@ -64,6 +67,9 @@ pub enum StoreError {
     Encode(String),
     #[error("corrupt segment: {0}")]
     Corrupt(String),
+    /// The store's encryption key is missing, wrong, or the store cannot be encrypted.
+    #[error("encrypted store: {0}")]
+    Key(String),
 }
 
 impl StoreError {
@@ -75,7 +81,8 @@ impl StoreError {
             StoreError::Permanent { .. }
             | StoreError::InvalidKey(_)
             | StoreError::Encode(_)
-            | StoreError::Corrupt(_) => ErrorKind::Permanent,
+            | StoreError::Corrupt(_)
+            | StoreError::Key(_) => ErrorKind::Permanent,
         }
     }
 

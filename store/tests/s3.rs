@@ -93,3 +93,39 @@ fn the_lake_on_s3_has_the_local_layout_and_answers_the_same() {
     assert_eq!(from_s3, from_local);
     assert_eq!((from_s3.len(), stats.segments_opened), (2, 1));
 }
+
+#[test]
+fn plain_http_endpoints_are_refused_unless_allowed() {
+    let config = S3Config { endpoint: Some("http://s3.example:9000".into()), ..S3Config::new("b") };
+    let err = S3Store::new(config.clone()).err().expect("plain HTTP refused").to_string();
+    assert!(err.contains("plain HTTP") && err.contains("allow_http"), "{err}");
+    assert!(S3Store::new(S3Config { allow_http: true, ..config }).is_ok());
+    let https = S3Config { endpoint: Some("https://s3.example:9000".into()), ..S3Config::new("b") };
+    assert!(S3Store::new(https).is_ok());
+}
+
+/// The same encryption as the data folder's, over a bucket: what the storage servers hold is
+/// ciphertext, and a changed or swapped object is refused.
+#[test]
+fn objects_encrypted_by_canvass_hold_on_s3() {
+    use canvass_store::{EncryptedStore, Secret256};
+    let server = start();
+    let key = Secret256::from_bytes([3; 32]);
+    let s3 = EncryptedStore::open(store(&server, "enc/"), &key).unwrap();
+    let secret = b"white pickup, plate AB12 CDE".repeat(5000);
+    s3.put("thumbs/source=a/1.jpg", &secret).unwrap();
+    s3.put("thumbs/source=a/2.jpg", b"other").unwrap();
+    assert_eq!(s3.get("thumbs/source=a/1.jpg").unwrap(), secret);
+    assert_eq!(s3.get_range("thumbs/source=a/1.jpg", 70_000..70_010).unwrap(), &secret[70_000..70_010]);
+    assert_eq!(s3.list("thumbs/").unwrap()[0].size, secret.len() as u64);
+    let on_server = std::fs::read(server.file_of("enc/thumbs/source=a/1.jpg")).unwrap();
+    assert!(!on_server.windows(12).any(|w| w == b"white pickup"), "plaintext on the storage server");
+    let mut tampered = on_server.clone();
+    tampered[100] ^= 1;
+    s3.inner().put("thumbs/source=a/1.jpg", &tampered).unwrap();
+    assert!(s3.get("thumbs/source=a/1.jpg").is_err());
+    s3.inner().put("thumbs/source=a/2.jpg", &on_server).unwrap();
+    assert!(s3.get("thumbs/source=a/2.jpg").is_err(), "an object moved under another key");
+    let wrong = EncryptedStore::open(store(&server, "enc/"), &Secret256::from_bytes([4; 32]));
+    assert!(wrong.is_err(), "another key is refused");
+}

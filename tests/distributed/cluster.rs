@@ -203,6 +203,7 @@ impl Cluster {
             .env("CANVASS_KAFKA_GROUP", &self.group)
             .env("CANVASS_S3_BUCKET", BUCKET)
             .env("CANVASS_S3_ENDPOINT", &self.events.endpoint)
+            .env("CANVASS_S3_ALLOW_HTTP", "true")
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1");

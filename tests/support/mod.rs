@@ -22,7 +22,9 @@ pub fn canvass() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
     // Plain log lines, not a progress bar, and no colour codes in captured output.
     cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG").current_dir(repo()).env("CANVASS_ASSETS", assets());
-    cmd.env("CANVASS_AUDIT_KEY", TEST_AUDIT_KEY);
+    cmd.env("CANVASS_AUDIT_KEY", TEST_AUDIT_KEY).env("CANVASS_DATA_KEY", TEST_DATA_KEY);
+    // The case every command reading event data must name; tests of that requirement remove it.
+    cmd.env("CANVASS_CASE", TEST_CASE).env("CANVASS_PURPOSE", "end-to-end test");
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         cmd.env("ORT_DYLIB_PATH", assets().join("lib/libonnxruntime.so"));
     }
@@ -34,6 +36,18 @@ pub const TEST_AUDIT_KEY: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee
 
 pub fn audit_key() -> canvass_governance::audit::AuditKey {
     canvass_governance::audit::AuditKey::from_hex(TEST_AUDIT_KEY).unwrap()
+}
+
+/// The data folder key the binary gets in tests (`CANVASS_DATA_KEY`).
+pub const TEST_DATA_KEY: &str = "da7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ff";
+pub const TEST_CASE: &str = "2026-test-1";
+
+/// A data folder as the binary sees it: decrypted with the test key (made encrypted if new).
+pub fn data_store(dir: &Path) -> canvass_store::Store {
+    let key = canvass_store::Secret256::from_hex(TEST_DATA_KEY).unwrap();
+    std::sync::Arc::new(
+        canvass_store::EncryptedStore::open(canvass_store::LocalStore::new(dir), &key).unwrap(),
+    )
 }
 
 pub fn sample_video(name: &str) -> PathBuf {

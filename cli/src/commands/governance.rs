@@ -1,7 +1,6 @@
 //! `canvass audit verify`, `canvass janitor` and `canvass token`: the commands behind the
 //! privacy promises that run outside the service.
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -71,23 +70,22 @@ pub fn janitor(args: JanitorArgs, file: &FileConfig) -> anyhow::Result<ExitCode>
         chrono::Utc::now(),
     )?;
     println!(
-        "deleted {} events ({} thumbnails), kept {} under legal hold; {} segments removed, {} rewritten",
+        "deleted {} events ({} thumbnails), kept {} under legal hold; {} segments removed, {} rewritten; \
+         {} ingest log entries and {} stale detector checkpoints deleted",
         report.events_deleted,
         report.thumbnails_deleted,
         report.events_held,
         report.segments_removed,
-        report.segments_rewritten
+        report.segments_rewritten,
+        report.ingest_log_deleted,
+        report.checkpoints_deleted
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a new random API token and the hash that goes in the config file.
 pub fn token() -> anyhow::Result<ExitCode> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom")?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = canvass_store::Secret256::generate()?.to_hex();
     println!("token:        {token}");
     println!("token_sha256: {}", canvass_governance::access::token_hash(&token));
     println!("(give the token to its user; put only the hash in the config file)");

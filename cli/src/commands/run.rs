@@ -64,10 +64,8 @@ fn jobs(args: &RunArgs, log: &IngestLog) -> anyhow::Result<Vec<Job>> {
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let config = args.ingest.config(file, args.inputs.len())?;
-    let data_dir = file.data_dir(args.data.dir.clone());
-    std::fs::create_dir_all(data_dir.join("ingest"))
-        .with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
-    let log = IngestLog::new(&data_dir);
+    let store = file.store(args.data.dir.clone())?;
+    let log = IngestLog::new(store.clone());
     let jobs = jobs(&args, &log)?;
     let stop = config.stop.clone();
     ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
@@ -78,7 +76,6 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     for model in detector.models() {
         tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
     }
-    let store = file.store(Some(data_dir.clone()))?;
     let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
     let mut stage =
         DetectStage::start(detector, events, args.dump_frames.clone(), |e| eprintln!("error: {e}"))?;
@@ -112,7 +109,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         }
     }
     let summary = stage.finish()?;
-    print_summary(&rows, &summary, &file.object_base(Some(data_dir.clone())));
+    print_summary(&rows, &summary, &file.object_base());
     if summary.bad_frames > 0 {
         eprintln!("{} frames could not be processed (see the errors above)", summary.bad_frames);
     }

@@ -267,3 +267,42 @@ fn retention_counts_from_ingest_unless_told_to_count_from_the_footage() {
     assert_eq!(left_after(RetentionClock::Ingest), vec!["cam-old".to_string()], "by default, ingest time");
     assert_eq!(left_after(RetentionClock::Footage), vec!["cam-future".to_string()]);
 }
+
+#[test]
+fn ingest_log_entries_and_stale_checkpoints_go_with_the_data_they_describe() {
+    let f = fixture(&[]);
+    let store = f.lake.store();
+    let log_entry = |source: &str, days: i64, n: u64| {
+        let at = days_ago(days);
+        let key = keys::ingest_log_entry(at, 1, n);
+        let body =
+            serde_json::json!({ "ingested_at": at, "input": "clip.mp4", "source_id": source, "ok": true });
+        store.put(&key, body.to_string().as_bytes()).unwrap();
+        key
+    };
+    let old = log_entry("cam-a", 40, 1);
+    let old_held = log_entry("cam-held", 40, 2);
+    let recent = log_entry("cam-a", 3, 3);
+    let checkpoint = |partition: i32, days: i64, source: &str| {
+        let key = keys::detect_checkpoint("detectors", "canvass.frames.v1", partition);
+        let body = serde_json::json!({ "written_at": days_ago(days), "streams": [{ "source_id": source }], "pending": [] });
+        store.put(&key, body.to_string().as_bytes()).unwrap();
+        key
+    };
+    let stale = checkpoint(0, 45, "cam-a");
+    let stale_held = checkpoint(1, 45, "cam-held");
+    let live = checkpoint(2, 0, "cam-a");
+    store.put(&keys::detect_checkpoint("detectors", "canvass.frames.v1", 3), b"{not json").unwrap();
+    f.holds.place(&sam(), request(&["cam-held"]), now(), MAX_DAYS).unwrap();
+
+    let report = sweep(&f.lake, &f.holds.all().unwrap().0, &f.audit, &Retention::default(), now()).unwrap();
+    assert_eq!((report.ingest_log_deleted, report.checkpoints_deleted), (1, 1));
+    let there = |key: &str| store.get(key).is_ok();
+    assert!(!there(&old) && there(&old_held) && there(&recent));
+    assert!(!there(&stale) && there(&stale_held) && there(&live));
+    let entries = f.audit.entries().unwrap();
+    let entry = entries.last().unwrap();
+    assert_eq!(entry.action.action, "retention_delete");
+    assert_eq!(entry.action.detail["ingest_log_deleted"], serde_json::json!([old]));
+    assert_eq!(entry.action.detail["checkpoints_deleted"], serde_json::json!([stale]));
+}

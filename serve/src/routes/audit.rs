@@ -67,3 +67,49 @@ pub async fn read(
     })
     .await
 }
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserDisclosure {
+    pub user: String,
+    pub agency: Option<String>,
+    pub used: u64,
+    pub limit: u64,
+    pub window_hours: u32,
+    /// When some of `used` is freed.
+    pub frees_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Who has been shown how many events in the window, most first: supervisors see their
+/// agency's users (who is near their budget), admins everyone.
+#[utoipa::path(get, path = "/v1/disclosures", responses((status = 200, body = Vec<UserDisclosure>)))]
+pub async fn disclosures(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<Vec<UserDisclosure>>, ApiError> {
+    caller.require(caller.0.role.reads_audit(), "read disclosure budgets")?;
+    blocking(move || {
+        let agency_of =
+            |user: &str| service.access.users.iter().find(|u| u.name == user).map(|u| u.agency.clone());
+        let mut users: Vec<UserDisclosure> = service
+            .disclosures
+            .all(chrono::Utc::now())?
+            .into_iter()
+            .map(|(user, usage)| UserDisclosure {
+                agency: agency_of(&user).flatten(),
+                user,
+                used: usage.used,
+                limit: usage.limit,
+                window_hours: usage.window_hours,
+                frees_at: usage.frees_at,
+            })
+            .collect();
+        if caller.0.role != Role::Admin {
+            let agency = caller.0.agency.as_ref().map(|a| a.name.clone());
+            users.retain(|u| agency.is_some() && u.agency == agency);
+        }
+        users.sort_by(|a, b| b.used.cmp(&a.used).then_with(|| a.user.cmp(&b.user)));
+        service.audit(&caller.0, "read_disclosures", None, serde_json::json!({}), Some(users.len()))?;
+        Ok(Json(users))
+    })
+    .await
+}

@@ -106,6 +106,7 @@ pub async fn register(
             if refused.status == StatusCode::CONFLICT {
                 let detail = serde_json::json!({ "refused": camera, "why": refused.message });
                 service.audit(&caller.0, "registry_refused", None, detail, None)?;
+                return Err(refused.audited());
             }
             return Err(refused);
         }

@@ -225,7 +225,8 @@ pub(crate) fn run_search(
 
 #[utoipa::path(get, path = "/v1/search", params(SearchParams), responses(
     (status = 200, body = SearchResponse), (status = 400, description = "bad or refused query"),
-    (status = 401), (status = 403, description = "role or jurisdiction")))]
+    (status = 401), (status = 403, description = "role or jurisdiction"),
+    (status = 429, description = "disclosure budget spent")))]
 pub async fn search(
     State(service): State<Arc<Service>>,
     caller: Caller,
@@ -242,12 +243,14 @@ pub async fn search(
                 // Refused and out-of-jurisdiction searches are part of the record too.
                 let detail = serde_json::json!({ "q": p.q, "sources": p.sources, "error": refused.message });
                 service.audit(&caller.0, "search_refused", Some(&case), detail, Some(0))?;
-                return Err(refused);
+                return Err(refused.audited());
             }
         };
         let results = run_search(&service, &caller, &scoped, p.all_versions.unwrap_or(false), offset, limit)?;
+        service.disclose(&caller.0, results.events.len())?;
+        let shown: Vec<&str> = results.events.iter().map(|e| e.event_id.as_str()).collect();
         let detail = serde_json::json!({ "q": scoped.text, "from": p.from, "to": p.to, "sources": p.sources,
-            "near": p.near, "radius_m": p.radius_m, "offset": offset, "limit": limit });
+            "near": p.near, "radius_m": p.radius_m, "offset": offset, "limit": limit, "event_ids": shown });
         service.audit(&caller.0, "search", Some(&case), detail, Some(results.total))?;
         let note = (results.total == 0).then(|| {
             match (&scoped.nothing_to_search, scoped.query.after, scoped.query.before) {
@@ -322,6 +325,7 @@ async fn view_event<T: Send + 'static>(
     let case = case_of(headers, p.case.as_deref(), p.purpose.as_deref())?;
     blocking(move || {
         let event = find_event(&service, &caller, &id, p.date.as_deref())?;
+        service.disclose(&caller.0, 1)?;
         view(&service, &caller, &case, event)
     })
     .await
@@ -343,7 +347,7 @@ pub async fn event(
     view_event(service, caller, &headers, id, p, "view events", |service, caller, case, event| {
         service.audit(&caller.0, "view_event", Some(case), viewed(&event), Some(1))?;
         let thumbnail = Hit::of(&event).thumbnail;
-        Ok(Json(EventDetail { event, thumbnail }))
+        Ok(Json(EventDetail { event: without_server_paths(event), thumbnail }))
     })
     .await
 }
@@ -382,17 +386,37 @@ pub async fn frame(
     Params(p): Params<EventParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     view_event(service, caller, &headers, id, p, "view footage", |service, caller, case, event| {
+        let shown = shown_input(&event.input);
         if !std::path::Path::new(&event.input).is_file() {
-            return Err(ApiError::not_found(format!("the footage of this event ({}) is not stored here", event.input)));
+            return Err(ApiError::not_found(format!("the footage of this event ({shown}) is not stored here")));
         }
         let (jpeg, media_us) = canvass_ingest::frame_at(&event.input, event.best_frame.media_time_us, STILL_MAX_SIDE)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot cut a frame from {}: {e}", event.input)))?;
+            .map_err(|e| {
+                tracing::error!(input = %event.input, "cannot cut a frame: {e}");
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot cut a frame from {shown} (logged on the server)"))
+            })?;
         let media_time = format!("{:.3}", media_us as f64 / 1e6);
         let detail = serde_json::json!({ "event_id": event.event_id, "input": event.input, "media_time_s": media_time });
         service.audit(&caller.0, "view_footage", Some(case), detail, Some(1))?;
         Ok(([(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::HeaderName::from_static("x-canvass-media-time"), media_time)], jpeg))
     })
     .await
+}
+
+/// How an answer names an event's footage: a stream by its URL (credentials were stripped at
+/// ingest), a file by its name; the folders of the server are nobody's business.
+fn shown_input(input: &str) -> String {
+    if input.contains("://") {
+        return input.to_string();
+    }
+    std::path::Path::new(input)
+        .file_name()
+        .map_or_else(|| input.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn without_server_paths(mut event: DetectionEvent) -> DetectionEvent {
+    event.input = shown_input(&event.input);
+    event
 }
 
 /// Stills of the source footage: large enough to read a scene, small enough to send quickly.
@@ -408,7 +432,7 @@ pub struct ExportResponse {
 }
 
 #[utoipa::path(get, path = "/v1/export", params(SearchParams),
-    responses((status = 200, body = ExportResponse), (status = 429, description = "hourly export limit")))]
+    responses((status = 200, body = ExportResponse), (status = 429, description = "disclosure budget spent")))]
 pub async fn export(
     State(service): State<Arc<Service>>,
     caller: Caller,
@@ -424,9 +448,9 @@ pub async fn export(
     }
     blocking(move || {
         let scoped = scoped_query(&service, &caller, &p)?;
-        service.take_export(&caller.0.name)?;
         let cap = service.settings.export_max_events;
         let results = run_search(&service, &caller, &scoped, p.all_versions.unwrap_or(false), 0, cap)?;
+        service.disclose(&caller.0, results.events.len())?;
         let ids: Vec<&str> = results.events.iter().map(|e| e.event_id.as_str()).collect();
         service.audit(
             &caller.0,
@@ -438,7 +462,7 @@ pub async fn export(
         Ok(Json(ExportResponse {
             total: results.total,
             truncated: results.total > cap,
-            events: results.events,
+            events: results.events.into_iter().map(without_server_paths).collect(),
         }))
     })
     .await

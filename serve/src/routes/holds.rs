@@ -25,7 +25,7 @@ fn refused(
 ) -> ApiError {
     let detail = serde_json::json!({ "refused": what, "why": error.message, "request": detail });
     match service.audit(&caller.0, "hold_refused", None, detail, None) {
-        Ok(()) => error,
+        Ok(()) => error.audited(),
         Err(audit_failed) => audit_failed,
     }
 }

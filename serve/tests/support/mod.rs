@@ -61,6 +61,14 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
     Server { addr, dir, _runtime: runtime }
 }
 
+/// The same service stopped and started again over its data folder.
+pub fn restart(server: Server, settings: ServeSettings) -> Server {
+    let Server { dir, _runtime, .. } = server;
+    drop(_runtime);
+    let store: Store = Arc::new(LocalStore::new(dir.path()));
+    start_on(store, dir, settings)
+}
+
 /// The audit key every test service uses.
 pub fn audit_key() -> canvass_governance::audit::AuditKey {
     canvass_governance::audit::AuditKey::from_hex(&"3c".repeat(32)).unwrap()

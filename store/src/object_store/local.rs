@@ -1,6 +1,9 @@
 //! The local-folder backend: one file per object under a root folder, written to a temporary
-//! name and renamed into place (atomic on POSIX file systems).
+//! name and renamed into place (atomic on POSIX file systems). Files are made 0600 and folders
+//! 0700: only the service's own user reads the data folder.
 
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,11 +63,17 @@ impl LocalStore {
     fn write_temporary(&self, key: &str, bytes: &[u8]) -> Result<(PathBuf, PathBuf), StoreError> {
         let path = self.path(key)?;
         let parent = path.parent().expect("a key has a file name");
-        std::fs::create_dir_all(parent).map_err(io(key))?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io(key))?;
         let n = TEMPORARY_FILES.fetch_add(1, Ordering::Relaxed);
         let file_name = path.file_name().expect("a key has a file name").to_string_lossy();
         let tmp = parent.join(format!(".{file_name}{TMP_MARKER}{}-{n}", std::process::id()));
-        std::fs::write(&tmp, bytes).map_err(io(key))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io(key))?;
+        file.write_all(bytes).map_err(io(key))?;
         Ok((tmp, path))
     }
 }
@@ -212,6 +221,21 @@ mod tests {
         assert!(!store.put_new("log/1", b"second").unwrap());
         assert_eq!(store.get("log/1").unwrap(), b"first");
         assert_eq!(store.list("").unwrap().len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn files_and_folders_are_private_to_the_service_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("data"));
+        store.put("events/v1/date=2026-01-01/a.parquet", b"x").unwrap();
+        assert!(store.put_new("audit/v1/1.json", b"y").unwrap());
+        let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("data/events/v1/date=2026-01-01/a.parquet"), 0o600);
+        assert_eq!(mode("data/audit/v1/1.json"), 0o600);
+        for folder in ["data", "data/events", "data/events/v1/date=2026-01-01", "data/audit/v1"] {
+            assert_eq!(mode(folder), 0o700, "{folder}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Where the lake's objects live. One small trait, one module per backend: `local` (a folder)
-//! and `s3` (a bucket), with the same keys and layout.
+//! and `s3` (a bucket), with the same keys and layout; `encrypted` seals objects for any of them.
 
+pub mod encrypted;
 pub mod local;
 #[cfg(feature = "s3")]
 pub mod s3;

@@ -52,6 +52,10 @@ pub struct S3Config {
     /// Attempts per request, with exponential backoff between them.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// Lets an `http://` endpoint through: evidence would cross the network in the clear, so
+    /// only a test server on the same machine should need it.
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 fn default_region() -> String {
@@ -77,6 +81,7 @@ impl S3Config {
             encryption: Encryption::default(),
             part_size: default_part_size(),
             max_attempts: default_attempts(),
+            allow_http: false,
         }
     }
 }
@@ -142,6 +147,18 @@ impl S3Store {
     pub fn new(config: S3Config) -> Result<Self, StoreError> {
         if config.part_size < 5 * 1024 * 1024 {
             return Err(io(&config.bucket, "part_size must be at least 5 MiB (the S3 minimum)"));
+        }
+        if let Some(endpoint) = &config.endpoint
+            && endpoint.to_ascii_lowercase().starts_with("http://")
+            && !config.allow_http
+        {
+            return Err(io(
+                &config.bucket,
+                format!(
+                    "endpoint {endpoint} is plain HTTP: evidence would cross the network unencrypted; \
+                     use https://, or set allow_http = true (a test server on this machine only)"
+                ),
+            ));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -79,6 +79,12 @@ impl S3Server {
         self.child = spawn(self.port, &self.root);
     }
 
+    /// Where the server keeps object `key` (prefix included) on disk: what an attacker with
+    /// access to the storage servers would read or change.
+    pub fn file_of(&self, key: &str) -> PathBuf {
+        self.root.path().join(BUCKET).join(key)
+    }
+
     /// A store configuration for the bucket under `prefix`. Sets the credentials in this
     /// process's environment, where the standard AWS chain finds them.
     pub fn config(&self, prefix: &str) -> S3Config {
@@ -93,6 +99,7 @@ impl S3Server {
             endpoint: Some(self.endpoint.clone()),
             force_path_style: true,
             max_attempts: 2,
+            allow_http: true,
             ..S3Config::new(BUCKET)
         }
     }
