@@ -8,6 +8,9 @@
 //! `lake-bench query DIR` times canvass search on a fixed set of queries (day window and whole
 //! range), prints p50/p95 and writes the results with the equivalent SQL as JSON, which
 //! `benches/lake_reference.py` runs in DuckDB over the same files and compares.
+//!
+//! `--key-file FILE` (both commands) encrypts the lake as canvass's data folder is, to measure
+//! what encryption at rest costs a search (DuckDB cannot read that lake).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,7 +20,7 @@ use canvass_schemas::{
     Attributes, BestFrame, BoundingBox, Colour, ColourAttribute, DetectionEvent, EVENT_SCHEMA_VERSION,
     EventId, ModelRef, ObjectClass, wire_name,
 };
-use canvass_store::{EventLake, LocalStore};
+use canvass_store::{EventLake, LocalStore, Store};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -46,6 +49,8 @@ enum Command {
         segment_minutes: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        encryption: Encryption,
     },
     /// Times the benchmark queries on the lake in DIR.
     Query {
@@ -55,7 +60,31 @@ enum Command {
         /// Where to write results and SQL for the DuckDB reference.
         #[arg(long)]
         json: Option<PathBuf>,
+        #[command(flatten)]
+        encryption: Encryption,
     },
+}
+
+#[derive(clap::Args)]
+struct Encryption {
+    /// Encrypt the lake under the key in this file (64 hex digits; made if missing).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+impl Encryption {
+    /// The lake in `dir`, encrypted if a key file is given.
+    fn lake(&self, dir: &std::path::Path) -> anyhow::Result<EventLake<Store>> {
+        let folder = LocalStore::new(dir);
+        let store: Store = match &self.key_file {
+            Some(path) => {
+                let key = canvass_store::Secret256::load_or_create(path, "bench key")?;
+                std::sync::Arc::new(canvass_store::EncryptedStore::open(folder, &key)?)
+            }
+            None => std::sync::Arc::new(folder),
+        };
+        Ok(EventLake::new(store))
+    }
 }
 
 /// SplitMix64: a few lines, deterministic across platforms, plenty for synthetic data.
@@ -212,8 +241,9 @@ impl Generator {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Writes the synthetic lake into `lake`.
 fn generate(
-    dir: PathBuf,
+    lake: EventLake<Store>,
     events: u64,
     sources: usize,
     days: u32,
@@ -222,7 +252,6 @@ fn generate(
     seed: u64,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(segment_minutes >= 1, "--segment-minutes must be at least 1");
-    let lake = EventLake::new(LocalStore::new(&dir));
     let mut generator = Generator::new(sources, seed);
     // Events per hour slot: the daily curve, weekends at 80 %.
     let slots: Vec<(DateTime<Utc>, f64)> = (0..days)
@@ -271,8 +300,7 @@ fn generate(
         segments += lake.write(&pending)?.len();
     }
     println!(
-        "wrote {written} events from {sources} sources over {days} days in {segments} segments to {} ({:.1?})",
-        dir.display(),
+        "wrote {written} events from {sources} sources over {days} days in {segments} segments ({:.1?})",
         started.elapsed()
     );
     Ok(())
@@ -342,8 +370,8 @@ fn sql(dir: &std::path::Path, query: &canvass_search::Query) -> String {
     )
 }
 
-fn query(dir: PathBuf, runs: usize, json: Option<PathBuf>) -> anyhow::Result<()> {
-    let lake = EventLake::new(LocalStore::new(&dir));
+fn query(dir: PathBuf, runs: usize, json: Option<PathBuf>, encryption: &Encryption) -> anyhow::Result<()> {
+    let lake = encryption.lake(&dir)?;
     let now = Utc::now();
     let mut results = Vec::new();
     println!("{:<36} {:>9} {:>9} {:>10} {:>9}", "query", "p50 ms", "p95 ms", "hits", "segments");
@@ -385,9 +413,9 @@ fn query(dir: PathBuf, runs: usize, json: Option<PathBuf>) -> anyhow::Result<()>
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Generate { dir, events, sources, days, first_day, segment_minutes, seed } => {
-            generate(dir, events, sources, days, first_day, segment_minutes, seed)
+        Command::Generate { dir, events, sources, days, first_day, segment_minutes, seed, encryption } => {
+            generate(encryption.lake(&dir)?, events, sources, days, first_day, segment_minutes, seed)
         }
-        Command::Query { dir, runs, json } => query(dir, runs, json),
+        Command::Query { dir, runs, json, encryption } => query(dir, runs, json, &encryption),
     }
 }

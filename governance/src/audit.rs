@@ -155,7 +155,10 @@ impl<S: ObjectStore> AuditLog<S> {
                 Some((seq, hash)) => (seq + 1, hash.clone()),
                 None => match self.last_entry()? {
                     Some(last) => (last.seq + 1, last.hash),
-                    None => (0, GENESIS.to_string()),
+                    None => {
+                        self.begin()?;
+                        (0, GENESIS.to_string())
+                    }
                 },
             };
             let mut entry = Entry {
@@ -180,10 +183,22 @@ impl<S: ObjectStore> AuditLog<S> {
         Err(AuditError::Contended(TRIES))
     }
 
+    /// Starts a new log with a head that records "begun, nothing yet" before the first entry,
+    /// so a writer stopped between the first entry and its head leaves a log `verify` accepts,
+    /// while a head deleted later still shows.
+    fn begin(&self) -> Result<(), AuditError> {
+        if read_head(&self.store)?.is_none() {
+            let head = Head { seq: 0, hash: GENESIS.into(), mac: self.key.head_mac(0, GENESIS) };
+            self.store.put(keys::AUDIT_HEAD, &serde_json::to_vec(&head).expect("heads serialise"))?;
+        }
+        Ok(())
+    }
+
     /// Moves the head forward to entry `seq` (never back: a slower writer does not undo a
     /// faster one's head).
     fn write_head(&self, seq: u64, hash: &str) -> Result<(), AuditError> {
         if let Some(current) = read_head(&self.store)?
+            && current.hash != GENESIS
             && current.seq >= seq
         {
             return Ok(());
@@ -308,7 +323,9 @@ pub fn read_and_verify<S: ObjectStore>(
             if !same(&head.mac, &key.head_mac(head.seq, &head.hash)) {
                 problems
                     .push("the audit head is not authenticated by the audit key: it was rewritten".into());
-            } else {
+            } else if head.hash != GENESIS {
+                // (A genesis head: the log was begun; its writer may have stopped before the
+                // head reached its first entry.)
                 match entries.iter().find(|e| e.seq == head.seq) {
                     Some(entry) if entry.hash == head.hash => {}
                     Some(_) => problems.push(format!(
