@@ -263,6 +263,24 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
     Ok(report)
 }
 
+/// The JSON object at `key`; `None` if it went meanwhile or is unreadable (reported: one bad
+/// object does not stop a sweep).
+fn read_or_skip<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    what: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    match store.get(key).map(|bytes| serde_json::from_slice(&bytes)) {
+        Ok(Ok(value)) => Ok(Some(value)),
+        Ok(Err(e)) => {
+            tracing::error!(%key, "unreadable {what} skipped: {e}");
+            Ok(None)
+        }
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Deletes the ingest log entries of inputs ingested longer ago than their source's period
 /// (no hold naming the source); returns their keys. Whole days newer than the shortest period
 /// are not read.
@@ -279,15 +297,7 @@ fn sweep_ingest_log<S: ObjectStore>(
             continue;
         }
         for object in store.list(&day)? {
-            let entry: serde_json::Value = match store.get(&object.key).map(|b| serde_json::from_slice(&b)) {
-                Ok(Ok(entry)) => entry,
-                Ok(Err(e)) => {
-                    tracing::error!(key = %object.key, "unreadable ingest log entry skipped: {e}");
-                    continue;
-                }
-                Err(StoreError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            };
+            let Some(entry) = read_or_skip(store, &object.key, "ingest log entry")? else { continue };
             let source = entry["source_id"].as_str().unwrap_or_default();
             let at: Option<DateTime<Utc>> = entry["ingested_at"].as_str().and_then(|t| t.parse().ok());
             let expired = at.is_some_and(|at| at < now - Duration::days(retention.days(source) as i64));
@@ -308,15 +318,7 @@ fn sweep_checkpoints<S: ObjectStore>(
 ) -> Result<Vec<String>, StoreError> {
     let mut deleted = Vec::new();
     for object in store.list(keys::CHECKPOINTS)? {
-        let checkpoint: serde_json::Value = match store.get(&object.key).map(|b| serde_json::from_slice(&b)) {
-            Ok(Ok(checkpoint)) => checkpoint,
-            Ok(Err(e)) => {
-                tracing::error!(key = %object.key, "unreadable checkpoint skipped: {e}");
-                continue;
-            }
-            Err(StoreError::NotFound(_)) => continue,
-            Err(e) => return Err(e),
-        };
+        let Some(checkpoint) = read_or_skip(store, &object.key, "checkpoint")? else { continue };
         let written: Option<DateTime<Utc>> = checkpoint["written_at"].as_str().and_then(|t| t.parse().ok());
         if written.is_none_or(|at| at >= oldest_kept) {
             continue;
