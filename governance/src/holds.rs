@@ -53,8 +53,6 @@ pub struct Lift {
 }
 
 impl Hold {
-    /// Whether the hold, still in force at `now`, keeps `event`. Sources are jurisdiction
-    /// patterns (an id, or `prefix*`).
     /// In force and naming `source` (at any time): keeps what describes the source as a
     /// whole, such as its ingest log and detector checkpoints.
     pub fn covers_source(&self, source: &str, now: DateTime<Utc>) -> bool {
@@ -64,6 +62,8 @@ impl Hold {
             && (r.sources.is_empty() || r.sources.iter().any(|p| source_matches(p, source)))
     }
 
+    /// Whether the hold, still in force at `now`, keeps `event`. Sources are jurisdiction
+    /// patterns (an id, or `prefix*`).
     pub fn keeps(&self, event: &DetectionEvent, now: DateTime<Utc>) -> bool {
         let r = &self.request;
         self.lifted.is_none()

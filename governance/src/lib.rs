@@ -3,12 +3,14 @@
 //! - [`access`]: users, roles and agencies; an agency's jurisdiction is a set of sources.
 //! - [`registry`]: cameras registered by their owners, and the owner's policy on live access.
 //! - [`audit`]: every use of the data, append-only and hash-chained in the object store.
+//! - [`cases`]: what evidence is gathered under; each belongs to one agency.
 //! - [`disclosure`]: how many events each user may be shown in a rolling window.
 //! - [`holds`] and [`retention`]: events are kept for their agency's period (30 days unless
 //!   configured), then deleted with their thumbnails, except what a legal hold covers.
 
 pub mod access;
 pub mod audit;
+pub mod cases;
 pub mod disclosure;
 pub mod holds;
 pub mod registry;

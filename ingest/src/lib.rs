@@ -54,6 +54,10 @@ pub struct IngestConfig {
     pub io_timeout: Duration,
     /// Set to stop ingest cleanly (Ctrl-C, SIGTERM); frames already decoded are delivered.
     pub stop: Arc<AtomicBool>,
+    /// The name frames (and so events) give the input when it is read from elsewhere: stored
+    /// evidence reprocessed from a private copy keeps the name it was ingested under, so its
+    /// events keep their ids.
+    pub input_name: Option<String>,
 }
 
 impl Default for IngestConfig {
@@ -68,6 +72,7 @@ impl Default for IngestConfig {
             reconnect: ReconnectPolicy::default(),
             io_timeout: Duration::from_secs(10),
             stop: Arc::new(AtomicBool::new(false)),
+            input_name: None,
         }
     }
 }
@@ -168,7 +173,8 @@ pub fn ingest(
     // A finite URL is retried a few times; a live stream for as long as the policy allows.
     let max_attempts = config.reconnect.max_attempts.or((!live).then_some(5));
     let is_url = matches!(spec, InputSpec::Url { .. });
-    let mut state = decode::RunState::new(spec.display_name(), source_id.to_string());
+    let name = config.input_name.clone().unwrap_or_else(|| spec.display_name());
+    let mut state = decode::RunState::new(name, source_id.to_string());
     let mut failed_attempts = 0u32;
     loop {
         if config.stop.load(Ordering::Relaxed) {

@@ -2,10 +2,13 @@
 //! runs the models, writes events to the object store, publishes them on the events topic, and
 //! checkpoints each partition with the data (see `checkpoint`).
 //!
-//! On a rebalance the worker drops the tracks and pending events of the partitions it loses
-//! and writes nothing more for them; the next owner restores them from the last checkpoint and
-//! replays the frames after it, so tracks continue across the move and no event is lost or
-//! changed. A worker killed outright is the same case.
+//! On a rebalance the worker first writes the closed events it holds (they are final), then
+//! drops the tracks and pending events of the partitions it loses and writes nothing more for
+//! them; the next owner restores them from the last checkpoint and replays the frames after it,
+//! so tracks continue across the move and no event is lost or changed (an event written by both
+//! is the same event, found once). Writing before letting go matters when every worker stops
+//! at once: otherwise closed events would wait in a checkpoint for a worker to start again. A
+//! worker killed outright leaves them in its checkpoints for the next owner.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -96,7 +99,7 @@ impl DetectWorker {
             // Rebalances that happened inside that poll come first: a message of a newly
             // assigned partition must meet its restored tracks.
             for rebalance in self.consumer.take_rebalances() {
-                self.rebalanced(rebalance);
+                self.rebalanced(rebalance)?;
             }
             if let Some(failure) = self.loader.failure() {
                 return Err(StageError::Checkpoint(failure));
@@ -124,10 +127,20 @@ impl DetectWorker {
         Ok(())
     }
 
-    fn rebalanced(&mut self, rebalance: Rebalance) {
+    fn rebalanced(&mut self, rebalance: Rebalance) -> Result<(), StageError> {
         match rebalance {
             Rebalance::Revoked(partitions) => {
                 let lost: HashSet<i32> = partitions.into_iter().collect();
+                if !self.events.is_empty() {
+                    let (written_for, written) = self.events.write_segment()?;
+                    self.metrics.events_written.inc_by(written as u64);
+                    // Kept partitions' checkpoints must stop listing what is now in a segment.
+                    for partition in written_for {
+                        if let Some(state) = self.partitions.get_mut(&partition) {
+                            state.dirty = true;
+                        }
+                    }
+                }
                 let sources = &self.source_partition;
                 self.detector.forget_streams(|source| sources.get(source).is_some_and(|p| lost.contains(p)));
                 self.events.forget(|p| lost.contains(&p));
@@ -160,6 +173,7 @@ impl DetectWorker {
                 }
             }
         }
+        Ok(())
     }
 
     fn handle(&mut self, delivery: Delivery) -> Result<(), StageError> {

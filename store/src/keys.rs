@@ -16,6 +16,9 @@
 //! retention/v1/intents/<segment name>.json                  a retention deletion under way
 //! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json         how one input's ingest went
 //! disclosure/v1/user=<hex>/<seq>-<hour>-<n>.json           events shown to a user (budget)
+//! cases/v1/<id>.json                                        cases, one per id, never replaced
+//! evidence/v1/case=<id>/sha256=<hex>/part-<n>                a stored original, in parts
+//! evidence/v1/case=<id>/sha256=<hex>/manifest.json           what it is, who submitted it
 //! encryption/v1/key.json                                     which key encrypts the folder (not secret)
 //! ```
 
@@ -36,6 +39,8 @@ pub const CHECKPOINTS: &str = "checkpoints/v1/";
 pub const RETENTION_INTENTS: &str = "retention/v1/intents/";
 pub const INGEST_LOG: &str = "ingest/v1/log/";
 pub const DISCLOSURES: &str = "disclosure/v1/";
+pub const CASES: &str = "cases/v1/";
+pub const EVIDENCE: &str = "evidence/v1/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
@@ -98,6 +103,31 @@ pub fn retention_intent(segment_key: &str) -> String {
 /// by time, and a day's folder can be swept whole.
 pub fn ingest_log_entry(at: chrono::DateTime<chrono::Utc>, pid: u32, n: u64) -> String {
     format!("{INGEST_LOG}date={}/{}-{pid}-{n}.json", at.format("%Y-%m-%d"), at.format("%H%M%S%.6f"))
+}
+
+/// Case `id` (checked by the caller to be a plain name).
+pub fn case(id: &str) -> String {
+    format!("{CASES}{id}.json")
+}
+
+/// The stored originals of case `case`.
+pub fn case_evidence(case: &str) -> String {
+    format!("{EVIDENCE}case={case}/")
+}
+
+/// The folder of the original of case `case` whose SHA-256 is `sha256` (hex).
+pub fn evidence(case: &str, sha256: &str) -> String {
+    format!("{}sha256={sha256}/", case_evidence(case))
+}
+
+/// Part `n` of a stored original.
+pub fn evidence_part(case: &str, sha256: &str, n: u64) -> String {
+    format!("{}part-{n:06}", evidence(case, sha256))
+}
+
+/// What a stored original is, and who submitted it.
+pub fn evidence_manifest(case: &str, sha256: &str) -> String {
+    format!("{}manifest.json", evidence(case, sha256))
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.

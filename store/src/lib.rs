@@ -10,6 +10,7 @@
 //! Backends: the local folder always; S3 with the `s3` feature (on by default), so a stage
 //! that only needs the trait does not compile the AWS SDK.
 
+pub mod evidence;
 pub mod keys;
 pub mod lake;
 pub mod object_store;

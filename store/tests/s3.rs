@@ -129,3 +129,28 @@ fn objects_encrypted_by_canvass_hold_on_s3() {
     let wrong = EncryptedStore::open(store(&server, "enc/"), &Secret256::from_bytes([4; 32]));
     assert!(wrong.is_err(), "another key is refused");
 }
+
+/// Stored evidence on a bucket: parts and manifest under the case, read back whole and
+/// checked; a part changed on the storage server is found.
+#[test]
+fn evidence_is_stored_in_parts_and_checked_on_s3() {
+    use canvass_store::evidence::{EvidenceStore, PART_SIZE, Submission};
+    let server = start();
+    let evidence = EvidenceStore::new(store(&server, "ev/"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("door.mp4");
+    let bytes: Vec<u8> = (0..PART_SIZE as usize + 999).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let submission =
+        Submission { case: "2026-9", submitted_by: "olga", source_id: None, request: Some("r-1") };
+    let (manifest, new) = evidence.put_file(&path, &submission, chrono::Utc::now()).unwrap();
+    assert!(new && manifest.parts == 2);
+    let mut copy = Vec::new();
+    evidence.copy_to(&manifest, &mut copy).unwrap();
+    assert_eq!(copy, bytes);
+    assert_eq!(evidence.list("2026-9").unwrap(), vec![manifest.clone()]);
+    let part = format!("ev/{}", canvass_store::keys::evidence_part("2026-9", &manifest.sha256, 1));
+    std::fs::write(server.file_of(&part), b"swapped on the server").unwrap();
+    let err = evidence.copy_to(&manifest, &mut Vec::new()).unwrap_err().to_string();
+    assert!(err.contains("2026-9") && err.contains(&manifest.sha256), "{err}");
+}

@@ -1,0 +1,229 @@
+//! Stored originals: evidence kept in the store (so encrypted in the data folder, server-side
+//! encrypted in a bucket), under its case, addressed by its SHA-256, in parts of `PART_SIZE`
+//! so neither writing nor reading ever holds a whole file in memory, and never modified: every
+//! part and the manifest are written create-if-absent.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ObjectStore, StoreError, keys};
+
+/// Parts are this large (the last one smaller): big enough that an S3 PUT per part is cheap,
+/// small enough to hold in memory.
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+
+/// What a stored original is and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub version: u32,
+    pub case: String,
+    pub sha256: String,
+    pub size: u64,
+    /// The file name it was submitted under (no folders).
+    pub original_name: String,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+    /// The camera it is footage of, if known.
+    pub source_id: Option<String>,
+    /// The footage request it answers, if any.
+    pub request: Option<String>,
+    pub part_size: u64,
+    pub parts: u64,
+}
+
+pub const MANIFEST_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("case id '{0}' cannot name stored evidence")]
+    BadCase(String),
+    #[error("no stored evidence {sha256} in case {case}")]
+    NotFound { case: String, sha256: String },
+    #[error("stored evidence {sha256} of case {case} is not what was stored: {problem}")]
+    Damaged { case: String, sha256: String, problem: String },
+}
+
+/// Who submits a file, for its manifest.
+pub struct Submission<'a> {
+    pub case: &'a str,
+    pub submitted_by: &'a str,
+    pub source_id: Option<&'a str>,
+    pub request: Option<&'a str>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
+    move |source| EvidenceError::Io { path: path.display().to_string(), source }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `file` in parts of `PART_SIZE`, calling `each` with every part.
+fn for_each_part(
+    path: &Path,
+    mut each: impl FnMut(u64, &[u8]) -> Result<(), EvidenceError>,
+) -> Result<(), EvidenceError> {
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut buffer = vec![0u8; PART_SIZE as usize];
+    for n in 0.. {
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match file.read(&mut buffer[filled..]).map_err(io(path))? {
+                0 => break,
+                read => filled += read,
+            }
+        }
+        if filled == 0 && n > 0 {
+            break;
+        }
+        each(n, &buffer[..filled])?;
+        if filled < buffer.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub struct EvidenceStore<S> {
+    store: S,
+}
+
+impl<S: ObjectStore> EvidenceStore<S> {
+    pub fn new(store: S) -> Self {
+        EvidenceStore { store }
+    }
+
+    /// Stores the file at `path` as evidence of `submission.case`; returns its manifest and
+    /// whether it was new (the same content stored again in the case changes nothing).
+    pub fn put_file(
+        &self,
+        path: &Path,
+        submission: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<(Manifest, bool), EvidenceError> {
+        let case = submission.case;
+        if case.is_empty() || case.contains('/') || case.starts_with('.') {
+            return Err(EvidenceError::BadCase(case.into()));
+        }
+        // First the address: one pass to hash, a second to store under it.
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        for_each_part(path, |_, part| {
+            hasher.update(part);
+            size += part.len() as u64;
+            Ok(())
+        })?;
+        let sha256 = hex(&hasher.finalize());
+        if let Some(existing) = self.manifest(case, &sha256)? {
+            return Ok((existing, false));
+        }
+        let mut parts = 0;
+        let mut check = Sha256::new();
+        for_each_part(path, |n, part| {
+            check.update(part);
+            // A part already there is one a stopped earlier attempt wrote: same address, same bytes.
+            self.store.put_new(&keys::evidence_part(case, &sha256, n), part)?;
+            parts = n + 1;
+            Ok(())
+        })?;
+        if hex(&check.finalize()) != sha256 {
+            return Err(EvidenceError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other("the file changed while it was stored; submit it again"),
+            });
+        }
+        let manifest = Manifest {
+            version: MANIFEST_VERSION,
+            case: case.into(),
+            sha256: sha256.clone(),
+            size,
+            original_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            submitted_by: submission.submitted_by.into(),
+            submitted_at: now,
+            source_id: submission.source_id.map(String::from),
+            request: submission.request.map(String::from),
+            part_size: PART_SIZE,
+            parts,
+        };
+        // The manifest last: evidence without one is an unfinished upload, never listed.
+        let bytes = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
+        if !self.store.put_new(&keys::evidence_manifest(case, &sha256), &bytes)? {
+            let existing = self.manifest(case, &sha256)?.expect("a manifest was there");
+            return Ok((existing, false));
+        }
+        Ok((manifest, true))
+    }
+
+    /// The manifest of `sha256` in `case`, if stored.
+    pub fn manifest(&self, case: &str, sha256: &str) -> Result<Option<Manifest>, EvidenceError> {
+        let key = keys::evidence_manifest(case, sha256);
+        match self.store.get(&key) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| EvidenceError::Damaged {
+                case: case.into(),
+                sha256: sha256.into(),
+                problem: format!("unreadable manifest: {e}"),
+            }),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every stored original of `case`, by SHA-256.
+    pub fn list(&self, case: &str) -> Result<Vec<Manifest>, EvidenceError> {
+        let mut manifests = Vec::new();
+        for dir in self.store.list_dirs(&keys::case_evidence(case))? {
+            let Some(sha256) =
+                dir.trim_end_matches('/').rsplit('/').next().and_then(|d| d.strip_prefix("sha256="))
+            else {
+                continue;
+            };
+            if let Some(manifest) = self.manifest(case, sha256)? {
+                manifests.push(manifest);
+            }
+        }
+        Ok(manifests)
+    }
+
+    /// Writes the original to `out`, part by part, checking every byte against its SHA-256:
+    /// a missing, cut or changed part is an error naming it, never a silently different file.
+    pub fn copy_to(&self, manifest: &Manifest, out: &mut impl Write) -> Result<(), EvidenceError> {
+        let damaged = |problem: String| EvidenceError::Damaged {
+            case: manifest.case.clone(),
+            sha256: manifest.sha256.clone(),
+            problem,
+        };
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        for n in 0..manifest.parts {
+            let part = match self.store.get(&keys::evidence_part(&manifest.case, &manifest.sha256, n)) {
+                Ok(part) => part,
+                Err(StoreError::NotFound(_)) => return Err(damaged(format!("part {n} is missing"))),
+                Err(e) => return Err(e.into()),
+            };
+            hasher.update(&part);
+            size += part.len() as u64;
+            out.write_all(&part).map_err(|e| EvidenceError::Io { path: "output".into(), source: e })?;
+        }
+        if size != manifest.size {
+            return Err(damaged(format!("{size} bytes stored, {} recorded", manifest.size)));
+        }
+        let found = hex(&hasher.finalize());
+        if found != manifest.sha256 {
+            return Err(damaged(format!("its bytes hash to {found}")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
