@@ -52,6 +52,12 @@ pub fn os_user() -> String {
     }
 }
 
+/// The command line's user as the governance code sees them: the data's operator, who holds
+/// its keys, sees every case (like an admin) and is audited by operating-system name.
+pub fn operator() -> canvass_governance::Principal {
+    canvass_governance::Principal { name: os_user(), role: canvass_governance::Role::Admin, agency: None }
+}
+
 /// Records a CLI action on event data in the store's audit log.
 pub fn audit(
     store: &Store,

@@ -46,6 +46,9 @@ enum Command {
     Models(commands::models::ModelsCommand),
     /// Serve the investigator API (search, events, cameras, holds, audit) over the data folder.
     Serve(commands::serve::ServeArgs),
+    /// Cases and their stored evidence.
+    #[command(subcommand)]
+    Case(commands::case::CaseCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::governance::AuditCommand),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => commands::probe::run(args),
         Command::Models(command) => commands::models::run(command, &file),
         Command::Serve(args) => commands::serve::run(args, &file),
+        Command::Case(command) => commands::case::run(command, &file),
         Command::Audit(command) => commands::governance::audit(command, &file),
         Command::Janitor(args) => commands::governance::janitor(args, &file),
         Command::Token => commands::governance::token(),

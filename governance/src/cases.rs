@@ -68,6 +68,19 @@ impl<S: ObjectStore> Cases<S> {
         let Some(agency) = &who.agency else {
             return Err(CaseError::NotYours("a case belongs to an agency, and you have none".into()));
         };
+        self.open(id, title, &agency.name, &who.name, now)
+    }
+
+    /// Opens case `id` for `agency`, by `by`: the service checks the caller first (`create`);
+    /// the command line is run by the data's operator.
+    pub fn open(
+        &self,
+        id: &str,
+        title: &str,
+        agency: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
         if !valid_case_id(id) {
             return Err(CaseError::Invalid(format!(
                 "case id '{id}': 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
@@ -80,8 +93,8 @@ impl<S: ObjectStore> Cases<S> {
         let case = Case {
             id: id.into(),
             title: title.into(),
-            agency: agency.name.clone(),
-            created_by: who.name.clone(),
+            agency: agency.into(),
+            created_by: by.into(),
             created_at: now,
         };
         let bytes = serde_json::to_vec_pretty(&case).expect("cases serialise");

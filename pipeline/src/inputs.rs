@@ -28,6 +28,16 @@ pub struct Job {
     pub source_id: String,
     /// Wall-clock time of the first frame; `None` takes the container's or the ingest time.
     pub start: Option<DateTime<Utc>>,
+    /// The stored original this input is (a file ingested under a case): reprocessing reads it
+    /// from the store, not from `input`, which may be gone.
+    pub evidence: Option<EvidenceRef>,
+}
+
+/// Stored evidence: its case and SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRef {
+    pub case: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +167,9 @@ pub struct IngestLogEntry {
     pub media_end_s: f64,
     pub wall_clock_source: Option<WallClockSource>,
     pub wall_clock_origin: Option<DateTime<Utc>>,
+    /// The stored original, when the input was ingested under a case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceRef>,
 }
 
 pub struct IngestLog {
@@ -171,13 +184,14 @@ impl IngestLog {
         IngestLog { store }
     }
 
-    /// Records how ingest of `input` went.
+    /// Records how ingest of `job` went (its input as named in messages: `input`).
     pub fn append(
         &self,
         input: &str,
-        source_id: &str,
+        job: &Job,
         result: &Result<IngestReport, InputError>,
     ) -> Result<(), StageError> {
+        let source_id = job.source_id.as_str();
         let report = result.as_ref().ok();
         let entry = IngestLogEntry {
             ingested_at: Utc::now(),
@@ -191,6 +205,7 @@ impl IngestLog {
             media_end_s: report.map_or(0.0, |r| r.media_end_us as f64 / 1e6),
             wall_clock_source: report.map(|r| r.wall_clock.source),
             wall_clock_origin: report.map(|r| r.wall_clock.origin),
+            evidence: job.evidence.clone(),
         };
         let n = LOG_ENTRIES.fetch_add(1, Ordering::Relaxed);
         let key = keys::ingest_log_entry(entry.ingested_at, std::process::id(), n);
@@ -223,6 +238,7 @@ impl IngestLog {
                 input: entry.input.clone(),
                 source_id: entry.source_id,
                 start: entry.wall_clock_origin,
+                evidence: entry.evidence,
             };
             latest.insert(entry.input, job);
         }

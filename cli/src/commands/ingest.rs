@@ -53,7 +53,12 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let mut failures = 0usize;
     for input in &args.inputs {
         let name = InputSpec::parse(input).display_name();
-        let job = Job { input: input.clone(), source_id: args.ingest.source_id(input), start: config.start };
+        let job = Job {
+            input: input.clone(),
+            source_id: args.ingest.source_id(input),
+            start: config.start,
+            evidence: None,
+        };
         let mut progress = InputProgress::new(&name);
         // Counted as decoding goes, so a live stream's rate shows while it runs.
         let mut decoded = 0;

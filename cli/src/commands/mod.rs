@@ -1,3 +1,4 @@
+pub mod case;
 pub mod check_config;
 pub mod detect;
 pub mod governance;

@@ -15,6 +15,7 @@ use canvass_pipeline::{EventWriter, SEGMENT_MAX_AGE};
 use canvass_schemas::DetectionEvent;
 use canvass_store::EventLake;
 
+use crate::case_arg;
 use crate::config::FileConfig;
 use crate::data_arg::DataArg;
 use crate::detector_args::DetectorArgs;
@@ -38,6 +39,10 @@ pub struct RunArgs {
     /// are added beside the old ones; search shows the newest model's.
     #[arg(long, conflicts_with = "inputs")]
     reprocess: bool,
+    /// Store each input file as evidence of this case (see `canvass case`) before ingesting
+    /// it: kept encrypted in the store, addressed by its SHA-256, and what `--reprocess` reads.
+    #[arg(long, value_name = "CASE_ID", conflicts_with = "reprocess")]
+    case: Option<String>,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
     #[arg(required_unless_present = "reprocess", value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
@@ -52,6 +57,7 @@ fn jobs(args: &RunArgs, log: &IngestLog) -> anyhow::Result<Vec<Job>> {
                 input: input.clone(),
                 source_id: args.ingest.source_id(input),
                 start: args.ingest.start,
+                evidence: None,
             })
             .collect());
     }
@@ -67,6 +73,12 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let store = file.store(args.data.dir.clone())?;
     let log = IngestLog::new(store.clone());
     let jobs = jobs(&args, &log)?;
+    if let Some(case) = &args.case {
+        let cases = canvass_governance::cases::Cases::new(store.clone());
+        if cases.get(&case_arg::operator(), case).is_err() {
+            bail!("no case {case}: open it first (canvass case create {case} --title ... --agency ...)");
+        }
+    }
     let stop = config.stop.clone();
     ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
@@ -82,13 +94,29 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
-    let gate = OwnerGate::new(store, file.audit_key()?);
+    let gate = OwnerGate::new(store.clone(), file.audit_key()?);
+    let custody = Custody { store: &store, file, case: args.case.as_deref() };
     for job in &jobs {
         let name = InputSpec::parse(&job.input).display_name();
+        let (job, copy) = match custody.prepare(job) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                eprintln!("error: {name}: {e:#}");
+                failures += 1;
+                continue;
+            }
+        };
+        // Stored evidence is read from a private copy but keeps the name (and event ids) it
+        // was ingested under.
+        let config = canvass_ingest::IngestConfig {
+            input_name: copy.as_ref().map(|_| name.clone()),
+            ..config.clone()
+        };
         let mut progress = InputProgress::new(&name);
-        let result = canvass_pipeline::inputs::ingest(&gate, job, &config, &mut stage.sink, &mut |p| {
+        let result = canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut stage.sink, &mut |p| {
             progress.update(p)
         });
+        drop(copy);
         progress.finish();
         if let Err(e) = &result {
             eprintln!("error: {name}: {e}");
@@ -97,7 +125,8 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         if matches!(result, Err(InputError::Refused(_))) {
             continue;
         }
-        log.append(&name, &job.source_id, &result)?;
+        let logged = Job { input: name.clone(), ..job };
+        log.append(&name, &logged, &result)?;
         if let Ok(report) = result {
             if report.interrupted {
                 tracing::warn!(input = %name, "stopped before the end of the input");
@@ -118,6 +147,64 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
+/// What custody asks of each input: stored as evidence when the run names a case, read back
+/// from the store when it is stored evidence being reprocessed.
+struct Custody<'a> {
+    store: &'a canvass_store::Store,
+    file: &'a FileConfig,
+    case: Option<&'a str>,
+}
+
+impl Custody<'_> {
+    /// The job to run, and the private copy of stored evidence it reads (removed when dropped).
+    fn prepare(&self, job: &Job) -> anyhow::Result<(Job, Option<tempfile::TempDir>)> {
+        let evidence = canvass_store::evidence::EvidenceStore::new(self.store.clone());
+        if let Some(stored) = &job.evidence {
+            let manifest = evidence.manifest(&stored.case, &stored.sha256)?.with_context(|| {
+                format!("stored evidence {} of case {} is gone", stored.sha256, stored.case)
+            })?;
+            let dir = tempfile::Builder::new().prefix("canvass-evidence-").tempdir()?;
+            let path = dir.path().join(&manifest.original_name);
+            let mut out = std::fs::File::create(&path)?;
+            evidence.copy_to(&manifest, &mut out)?;
+            let detail = serde_json::json!({ "sha256": manifest.sha256, "why": "reprocess" });
+            case_arg::audit(
+                self.store,
+                self.file,
+                "evidence_read",
+                Some(&case_of(&manifest.case)),
+                detail,
+                None,
+            )?;
+            let job = Job { input: path.display().to_string(), ..job.clone() };
+            return Ok((job, Some(dir)));
+        }
+        let (Some(case), InputSpec::File(path)) = (self.case, InputSpec::parse(&job.input)) else {
+            if let Some(case) = self.case {
+                tracing::warn!(input = %job.input, %case, "a stream is not stored as evidence");
+            }
+            return Ok((job.clone(), None));
+        };
+        let submission = canvass_store::evidence::Submission {
+            case,
+            submitted_by: &case_arg::os_user(),
+            source_id: Some(&job.source_id),
+            request: None,
+        };
+        let (manifest, new) = evidence.put_file(&path, &submission, chrono::Utc::now())?;
+        let detail = serde_json::json!({ "sha256": manifest.sha256, "size": manifest.size,
+            "original_name": manifest.original_name, "source_id": job.source_id, "new": new });
+        case_arg::audit(self.store, self.file, "evidence_stored", Some(&case_of(case)), detail, None)?;
+        tracing::info!(input = %job.input, %case, sha256 = %manifest.sha256, new, "stored as evidence");
+        let stored = canvass_pipeline::inputs::EvidenceRef { case: case.into(), sha256: manifest.sha256 };
+        Ok((Job { evidence: Some(stored), ..job.clone() }, None))
+    }
+}
+
+fn case_of(case: &str) -> case_arg::Case {
+    case_arg::Case { case: case.into(), purpose: "custody of evidence".into() }
+}
+
 /// `base`: where thumbnail keys resolve (the data folder or the bucket).
 fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) {
     if !rows.is_empty() {
