@@ -184,19 +184,13 @@ impl IngestLog {
         IngestLog { store }
     }
 
-    /// Records how ingest of `job` went (its input as named in messages: `input`).
-    pub fn append(
-        &self,
-        input: &str,
-        job: &Job,
-        result: &Result<IngestReport, InputError>,
-    ) -> Result<(), StageError> {
-        let source_id = job.source_id.as_str();
+    /// Records how ingest of `job` went.
+    pub fn append(&self, job: &Job, result: &Result<IngestReport, InputError>) -> Result<(), StageError> {
         let report = result.as_ref().ok();
         let entry = IngestLogEntry {
             ingested_at: Utc::now(),
-            input: input.to_string(),
-            source_id: source_id.to_string(),
+            input: job.input.clone(),
+            source_id: job.source_id.clone(),
             ok: result.is_ok(),
             error: result.as_ref().err().map(|e| e.to_string()),
             frames_decoded: report.map_or(0, |r| r.frames_decoded),

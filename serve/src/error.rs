@@ -62,6 +62,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<canvass_governance::cases::CaseError> for ApiError {
+    fn from(e: canvass_governance::cases::CaseError) -> Self {
+        use canvass_governance::cases::CaseError;
+        match e {
+            CaseError::Invalid(why) => ApiError::bad_request(why),
+            CaseError::Exists(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            CaseError::NotFound(_) => ApiError::not_found(e.to_string()),
+            CaseError::NotYours(why) => ApiError::forbidden(why),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<canvass_governance::DisclosureError> for ApiError {
     fn from(e: canvass_governance::DisclosureError) -> Self {
         match &e {

@@ -1,8 +1,9 @@
 //! The investigator service (`canvass serve`): a JSON API over the event lake where the privacy
 //! promises are code. Every call is authenticated; investigators see only their agency's
 //! sources, and only for a case and a purpose; every look at the data, every export, registry
-//! change and hold is written to the hash-chained audit log; exports are capped and
-//! rate-limited; a janitor deletes what retention allows and a hold does not keep.
+//! change, hold and refusal is written to the authenticated audit log; each user may be shown
+//! only so many events a day (a budget kept in the store); a janitor deletes what retention
+//! allows and a hold does not keep.
 
 pub mod error;
 pub mod metrics;
@@ -50,9 +51,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::holds::lift,
         routes::audit::read,
         routes::audit::disclosures,
+        routes::cases::create,
+        routes::cases::list,
+        routes::cases::get,
     ),
     components(schemas(
         canvass_governance::Role,
+        canvass_governance::cases::Case,
+        routes::cases::NewCase,
         canvass_governance::registry::AccessLevel,
         canvass_governance::registry::CameraRegistration,
         canvass_governance::registry::Camera
@@ -61,7 +67,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
-    use routes::{audit, cameras, events, holds, timeline};
+    use routes::{audit, cameras, cases, events, holds, timeline};
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
     let api = Router::new()
@@ -79,6 +85,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/audit", get(audit::read))
         .route("/v1/timeline", get(timeline::timeline))
         .route("/v1/disclosures", get(audit::disclosures))
+        .route("/v1/cases", get(cases::list).post(cases::create))
+        .route("/v1/cases/{id}", get(cases::get))
         .route("/v1/{*rest}", axum::routing::any(events::not_found))
         // Refusals are part of the record: whoever was refused what, and why.
         .layer(axum::middleware::from_fn_with_state(service.clone(), audit_refusals))

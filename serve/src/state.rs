@@ -6,6 +6,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use canvass_governance::audit::AuditKey;
+use canvass_governance::cases::Cases;
 use canvass_governance::{AccessConfig, Action, AuditLog, DisclosureBudget, Holds, Principal, Registry};
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
@@ -77,6 +78,7 @@ pub struct Service {
     pub holds: Holds<Store>,
     pub registry: Registry<Store>,
     pub disclosures: DisclosureBudget<Store>,
+    pub cases: Cases<Store>,
     pub access: AccessConfig,
     pub settings: ServeSettings,
 }
@@ -91,6 +93,7 @@ impl Service {
             audit: AuditLog::new(store.clone(), audit_key),
             holds: Holds::new(store.clone()),
             registry: Registry::new(store.clone()),
+            cases: Cases::new(store.clone()),
             disclosures: DisclosureBudget::new(
                 store,
                 settings.disclosure_budget,

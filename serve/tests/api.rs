@@ -448,6 +448,9 @@ fn the_openapi_document_lists_the_api() {
         "/v1/holds/{id}/lift",
         "/v1/audit",
         "/v1/timeline",
+        "/v1/disclosures",
+        "/v1/cases",
+        "/v1/cases/{id}",
     ] {
         assert!(paths.iter().any(|p| p.as_str() == path), "{path} missing from {paths:?}");
     }
@@ -591,4 +594,37 @@ fn a_client_sending_its_headers_slowly_is_cut_off() {
     assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "the request was never answered");
     let _ = stream.shutdown(std::net::Shutdown::Both);
     trickle.join().unwrap();
+}
+
+#[test]
+fn cases_belong_to_their_agency_over_the_api() {
+    let server = start(ServeSettings::default());
+    let body =
+        |id: &str, title: &str| serde_json::to_vec(&serde_json::json!({ "id": id, "title": title })).unwrap();
+    let opened = call(&server, "POST", "/v1/cases", Some("ana"), Some(&body("2026-0042", "Hit and run")));
+    assert_eq!(opened.status, 201, "{}", opened.error());
+    assert_eq!(opened.json()["agency"], "north-pd");
+    // Taken, whoever asks; a crafted id; roles that open none.
+    assert_eq!(call(&server, "POST", "/v1/cases", Some("bo"), Some(&body("2026-0042", "mine"))).status, 409);
+    assert_eq!(call(&server, "POST", "/v1/cases", Some("ana"), Some(&body("../x", "t"))).status, 400);
+    for who in ["olga", "root"] {
+        assert_eq!(
+            call(&server, "POST", "/v1/cases", Some(who), Some(&body("x-1", "t"))).status,
+            403,
+            "{who}"
+        );
+    }
+    // Another agency's case does not exist for bo; the supervisor and admin see it.
+    assert_eq!(get(&server, "/v1/cases/2026-0042", "bo").status, 404);
+    assert_eq!(get(&server, "/v1/cases", "bo").json().as_array().unwrap().len(), 0);
+    let seen = get(&server, "/v1/cases/2026-0042", "sam");
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.json()["case"]["title"], "Hit and run");
+    assert!(seen.json()["evidence"].as_array().unwrap().is_empty());
+    assert_eq!(get(&server, "/v1/cases", "root").json().as_array().unwrap().len(), 1);
+    let log = audit_log(&server).entries().unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "case_opened").count(), 1);
+    assert_eq!(actions.iter().filter(|a| **a == "refused").count(), 5, "{actions:?}");
+    assert!(actions.contains(&"view_case") && actions.contains(&"list_cases"));
 }

@@ -125,8 +125,8 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         if matches!(result, Err(InputError::Refused(_))) {
             continue;
         }
-        let logged = Job { input: name.clone(), ..job };
-        log.append(&name, &logged, &result)?;
+        // Logged under the name it was given (stored evidence: not its private copy's).
+        log.append(&Job { input: name.clone(), ..job }, &result)?;
         if let Ok(report) = result {
             if report.interrupted {
                 tracing::warn!(input = %name, "stopped before the end of the input");

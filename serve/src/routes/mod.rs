@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod cameras;
+pub mod cases;
 pub mod events;
 pub mod holds;
 pub mod timeline;
