@@ -107,7 +107,7 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         "detector": {"keda": {"enabled": true, "maxReplicas": 20}},
         "metrics": {"serviceMonitor": {"enabled": true}},
         "audit": {"keySecret": "audit-key"},
-        "search": {"tls": {"secret": "search-cert"}, "agencies": [{"name": "metro", "sources": ["main-st"]}],
+        "search": {"tls": {"secret": "search-cert"}, "disclosureBudget": 500, "agencies": [{"name": "metro", "sources": ["main-st"]}],
                    "users": [{"name": "ana", "role": "investigator", "agency": "metro", "token_sha256": "ab".repeat(32)}]},
     });
     let docs = documents(&render(Some(values)));
@@ -140,6 +140,9 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
     assert!(summary.contains("s3://city-evidence/ at https://minio.city:9000"), "{summary}");
     assert!(summary.contains("sasl.mechanism") && summary.contains("ssl.ca.location"), "{summary}");
     assert!(summary.contains("1 agencies, 1 users"), "{summary}");
+    let config =
+        find(&docs, "ConfigMap", "canvass").unwrap()["data"]["canvass.toml"].as_str().unwrap().to_string();
+    assert!(config.contains("disclosure_budget = 500"), "{config}");
 }
 
 #[test]
