@@ -147,6 +147,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
+
 /// What custody asks of each input: stored as evidence when the run names a case, read back
 /// from the store when it is stored evidence being reprocessed.
 struct Custody<'a> {
@@ -164,7 +165,9 @@ impl Custody<'_> {
                 format!("stored evidence {} of case {} is gone", stored.sha256, stored.case)
             })?;
             let dir = tempfile::Builder::new().prefix("canvass-evidence-").tempdir()?;
-            let path = dir.path().join(&manifest.original_name);
+            // Named as submitted (FFmpeg may look at the extension); a name is never a path.
+            let name = std::path::Path::new(&manifest.original_name).file_name();
+            let path = dir.path().join(name.unwrap_or(std::ffi::OsStr::new("evidence")));
             let mut out = std::fs::File::create(&path)?;
             evidence.copy_to(&manifest, &mut out)?;
             let detail = serde_json::json!({ "sha256": manifest.sha256, "why": "reprocess" });
@@ -205,7 +208,7 @@ fn case_of(case: &str) -> case_arg::Case {
     case_arg::Case { case: case.into(), purpose: "custody of evidence".into() }
 }
 
-/// `base`: where thumbnail keys resolve (the data folder or the bucket).
+/// `base`: where thumbnail keys resolve (`s3://bucket/prefix`), or empty for the key alone.
 fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) {
     if !rows.is_empty() {
         println!(
