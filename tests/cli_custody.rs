@@ -66,6 +66,24 @@ fn evidence_run_under_a_case_is_stored_and_reprocessed_after_the_file_is_gone() 
     let reprocess = canvass().args(["run", "--reprocess", "--data"]).arg(&data).output().unwrap();
     assert!(reprocess.status.success(), "{}", describe(&reprocess));
     assert_eq!(gun_ids(&data), first, "the same event, same id, not a second one");
+    // Its events carry the case: found with case:, and not with another.
+    let in_case = canvass()
+        .args(["search", "--json", "--data"])
+        .arg(&data)
+        .args(["gun", "case:2026-7"])
+        .output()
+        .unwrap();
+    assert!(in_case.status.success(), "{}", describe(&in_case));
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&in_case.stdout).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["case"], "2026-7");
+    let other = canvass()
+        .args(["search", "--json", "--data"])
+        .arg(&data)
+        .args(["gun", "case:2026-8"])
+        .output()
+        .unwrap();
+    assert_eq!(serde_json::from_slice::<Vec<serde_json::Value>>(&other.stdout).unwrap().len(), 0);
 
     let log = canvass_governance::AuditLog::new(data_store(&data), audit_key()).entries().unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.action.as_str()).collect();

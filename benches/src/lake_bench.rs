@@ -236,12 +236,14 @@ impl Generator {
                 confidence,
             },
             model,
+            case: None,
+            evidence_sha256: None,
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Writes the synthetic lake into `lake`.
+#[allow(clippy::too_many_arguments)]
 fn generate(
     lake: EventLake<Store>,
     events: u64,

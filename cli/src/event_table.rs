@@ -20,6 +20,9 @@ pub struct Hit<'a> {
     pub thumbnail: String,
     pub input: &'a str,
     pub model: String,
+    /// The case whose evidence the event was found in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<&'a str>,
 }
 
 impl<'a> Hit<'a> {
@@ -41,6 +44,7 @@ impl<'a> Hit<'a> {
             },
             input: &e.input,
             model: format!("{}@{}", e.model.name, e.model.version),
+            case: e.case.as_deref(),
         }
     }
 }

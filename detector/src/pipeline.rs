@@ -294,6 +294,9 @@ fn to_event(
         // Named by the stage that stores it (`canvass_store::keys::thumbnail`).
         thumbnail_key: String::new(),
         model: model.reference.clone(),
+        // Set by the stage that knows the input's custody (`canvass run --case`).
+        case: None,
+        evidence_sha256: None,
     };
     let thumbnail = track.best_crop.as_ref().map(encode_thumbnail).unwrap_or_default();
     DetectedEvent { event, thumbnail }

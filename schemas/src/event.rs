@@ -1,5 +1,6 @@
 //! The detection event: one object's appearance in one source, from first to last sighting.
-//! Schema: schemas/json/detection_event.v1.json.
+//! Schema: schemas/json/detection_event.v2.json (v1, without `case` and `evidence_sha256`,
+//! stays published beside it; v1 segments are read as events without a case).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Version of `DetectionEvent`; bump on any incompatible change and keep the old JSON schema file.
-pub const EVENT_SCHEMA_VERSION: u32 = 1;
+pub const EVENT_SCHEMA_VERSION: u32 = 2;
 
 /// Top level of canvass's taxonomy. There is deliberately no person or face category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -175,6 +176,12 @@ pub struct DetectionEvent {
     /// Object-store key of the JPEG thumbnail of the best frame.
     pub thumbnail_key: String,
     pub model: ModelRef,
+    /// The case the footage is evidence of, when it was ingested under one (since v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// SHA-256 of the stored original the event was found in (since v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_sha256: Option<String>,
 }
 
 /// Derives event ids.

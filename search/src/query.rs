@@ -1,5 +1,5 @@
 //! The query language: free words for what to find ("red pickup", "white van", "gun"), and
-//! filters `source:` (or `camera:`), `after:`, `before:`, `min-conf:`.
+//! filters `source:` (or `camera:`), `case:`, `after:`, `before:`, `min-conf:`.
 //!
 //! Every word must mean something: an unknown word is an error that lists what is understood,
 //! never silently ignored. Words about people, faces or identity are refused with the reason.
@@ -21,6 +21,8 @@ pub struct Query {
     pub after: Option<DateTime<Utc>>,
     pub before: Option<DateTime<Utc>>,
     pub min_confidence: Option<f32>,
+    /// `case:ID`: only events found in that case's evidence.
+    pub cases: BTreeSet<String>,
 }
 
 impl Query {
@@ -33,6 +35,7 @@ impl Query {
             colours: self.colours.clone(),
             min_confidence: self.min_confidence,
             event_ids: Default::default(),
+            cases: self.cases.clone(),
         }
     }
 }
@@ -51,7 +54,7 @@ pub enum QueryError {
          people). Understood: {understood}"
     )]
     UnknownName { word: String, understood: String },
-    #[error("unknown filter '{0}:'. Filters: source:/camera:, after:, before:, min-conf:")]
+    #[error("unknown filter '{0}:'. Filters: source:/camera:, case:, after:, before:, min-conf:")]
     UnknownFilter(String),
     #[error(
         "{filter}: '{value}' is not a time: use RFC 3339 (2026-11-23T08:00:00Z), a date (2026-11-23) or a relative time (-24h, -7d, -30m)"
@@ -206,7 +209,7 @@ fn understood() -> String {
         CLASS_WORDS.iter().map(|(w, _)| *w).chain(PHRASES.iter().map(|(w, _)| *w)).collect();
     let colours: Vec<&str> = COLOUR_WORDS.iter().map(|(w, _)| *w).collect();
     format!(
-        "objects: {}; colours: {}; filters: source:ID (or camera:ID), after:TIME, before:TIME, min-conf:0-1",
+        "objects: {}; colours: {}; filters: source:ID (or camera:ID), case:ID, after:TIME, before:TIME, min-conf:0-1",
         classes.join(", "),
         colours.join(", ")
     )
@@ -291,6 +294,10 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
             match filter_lower.as_str() {
                 "source" | "camera" | "cam" => {
                     query.sources.insert(value.to_lowercase());
+                }
+                // Case ids are kept as given: they name objects, and `2026-A` is not `2026-a`.
+                "case" => {
+                    query.cases.insert(value.to_string());
                 }
                 "after" | "from" => query.after = Some(parse_time("after", value, now, false)?),
                 "before" | "to" | "until" => query.before = Some(parse_time("before", value, now, true)?),

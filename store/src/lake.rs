@@ -25,6 +25,8 @@ pub struct Pruning {
     pub min_confidence: Option<f32>,
     /// Only these events (looking one up by id).
     pub event_ids: BTreeSet<String>,
+    /// Only events found in evidence of these cases.
+    pub cases: BTreeSet<String>,
 }
 
 /// How much of the lake a scan touched.

@@ -57,6 +57,7 @@ impl<'a> RowConditions<'a> {
             ("model_name", with_filter),
             ("model_sha256", with_filter),
             ("event_id", dedup || !self.pruning.event_ids.is_empty()),
+            ("case", !self.pruning.cases.is_empty()),
         ];
         columns.extend(optional.into_iter().filter(|(_, needed)| *needed).map(|(name, _)| name));
         columns
@@ -163,7 +164,8 @@ pub(crate) fn summary_can_match(s: &SegmentSummary, p: &Pruning) -> bool {
     let class_ok = p.classes.is_empty() || !p.classes.is_disjoint(&s.classes);
     let colour_ok = p.colours.is_empty() || !p.colours.is_disjoint(&s.colours);
     let conf_ok = p.min_confidence.is_none_or(|c| s.max_confidence >= c);
-    in_time && source_ok && class_ok && colour_ok && conf_ok
+    let case_ok = p.cases.is_empty() || !p.cases.is_disjoint(&s.cases);
+    in_time && source_ok && class_ok && colour_ok && conf_ok && case_ok
 }
 
 /// Segments whose event start ranges overlap another's: only their rows need deduplicating (an
@@ -230,6 +232,11 @@ fn rows_matching(
         let starts = timestamps("wall_start")?.ok_or("no column wall_start")?;
         let ends = timestamps("wall_end")?;
         let missing = |name: &str| format!("no column {name}");
+        let case_filter = if c.pruning.cases.is_empty() {
+            None
+        } else {
+            Some(string("case")?.ok_or_else(|| missing("case"))?)
+        };
         let source_filter = if c.pruning.sources.is_empty() {
             None
         } else {
@@ -258,6 +265,11 @@ fn rows_matching(
             }
             if let Some(sources) = source_filter
                 && !c.pruning.sources.contains(sources.value(r))
+            {
+                continue;
+            }
+            if let Some(cases) = case_filter
+                && (cases.is_null(r) || !c.pruning.cases.contains(cases.value(r)))
             {
                 continue;
             }

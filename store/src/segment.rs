@@ -25,7 +25,8 @@ fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// The segment schema, version 1. Column order is part of the format.
+/// The segment schema, version 2 (version 1 had no `case` and `evidence_sha256`; such files are
+/// read as events without a case). Column order is part of the format.
 pub fn schema() -> Arc<Schema> {
     let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
     Arc::new(Schema::new(vec![
@@ -57,8 +58,13 @@ pub fn schema() -> Arc<Schema> {
         utf8("model_name"),
         utf8("model_version"),
         utf8("model_sha256"),
+        Field::new("case", DataType::Utf8, true),
+        Field::new("evidence_sha256", DataType::Utf8, true),
     ]))
 }
+
+/// Columns added by version 2 of the schema, at its end.
+const V2_COLUMNS: usize = 2;
 
 fn parse_name<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
@@ -115,6 +121,8 @@ pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
         strings(&|e| e.model.name.clone()),
         strings(&|e| e.model.version.clone()),
         strings(&|e| e.model.sha256.clone()),
+        Arc::new(StringArray::from(events.iter().map(|e| e.case.clone()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(events.iter().map(|e| e.evidence_sha256.clone()).collect::<Vec<_>>())),
     ];
     let batch = RecordBatch::try_new(schema(), columns).map_err(|e| StoreError::Encode(e.to_string()))?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
@@ -158,12 +166,10 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
     let mut events = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;
-        if batch.schema().fields().len() != schema().fields().len() {
-            return Err(StoreError::Corrupt(format!(
-                "{} columns, expected {}",
-                batch.num_columns(),
-                schema().fields().len()
-            )));
+        // Version 1 segments lack the last two columns.
+        let expected = schema().fields().len();
+        if ![expected, expected - V2_COLUMNS].contains(&batch.num_columns()) {
+            return Err(StoreError::Corrupt(format!("{} columns, expected {expected}", batch.num_columns())));
         }
         // A file that is not ours (a column missing or of another type) is an error that
         // names the column, never a panic.
@@ -208,6 +214,11 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
             (f("best_x")?, f("best_y")?, f("best_width")?, f("best_height")?, f("best_confidence")?);
         let (thumb, model_name, model_version, model_sha) =
             (s("thumbnail_key")?, s("model_name")?, s("model_version")?, s("model_sha256")?);
+        let since_v2 = |name: &str| batch.column_by_name(name).map(|_| s(name)).transpose();
+        let (case, evidence) = (since_v2("case")?, since_v2("evidence_sha256")?);
+        let text_at = |column: &Option<StringArray>, r: usize| {
+            column.as_ref().filter(|c| !c.is_null(r)).map(|c| c.value(r).to_string())
+        };
         let time = |a: &TimestampMicrosecondArray, r: usize| {
             DateTime::<Utc>::from_timestamp_micros(a.value(r))
                 .ok_or_else(|| StoreError::Corrupt("timestamp out of range".into()))
@@ -256,6 +267,8 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
                     version: model_version.value(r).to_string(),
                     sha256: model_sha.value(r).to_string(),
                 },
+                case: text_at(&case, r),
+                evidence_sha256: text_at(&evidence, r),
             });
         }
     }
@@ -265,6 +278,27 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_segment_reads_as_events_without_a_case() {
+        let mut with_case = crate::testing::event("cam", "2026-11-20T10:00:00Z".parse().unwrap(), 1);
+        with_case.case = Some("2026-1".into());
+        with_case.evidence_sha256 = Some("ab".repeat(32));
+        let v2 = encode(std::slice::from_ref(&with_case)).unwrap();
+        assert_eq!(decode(v2.clone()).unwrap(), vec![with_case.clone()]);
+        // The same rows as version 1 wrote them: without the last two columns.
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(v2)).unwrap().build().unwrap();
+        let batch = reader.into_iter().next().unwrap().unwrap();
+        let v1_columns: Vec<usize> = (0..batch.num_columns() - V2_COLUMNS).collect();
+        let v1_batch = batch.project(&v1_columns).unwrap();
+        let mut v1 = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut v1, v1_batch.schema(), None).unwrap();
+        writer.write(&v1_batch).unwrap();
+        writer.close().unwrap();
+        let read = decode(v1).unwrap();
+        assert_eq!(read, vec![DetectionEvent { case: None, evidence_sha256: None, ..with_case }]);
+    }
 
     /// A Parquet file with the segment's column names where `replace` swaps one column for
     /// another type (text for numbers, numbers for text), or drops it when `drop` is set.

@@ -29,6 +29,9 @@ pub struct SegmentSummary {
     /// When the segment was written: where two versions of a model cover the same source and
     /// time, search shows the one written last (batch reprocessing with a newer model).
     pub written_at: DateTime<Utc>,
+    /// The cases whose evidence the events were found in (absent in summaries of v1 segments).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub cases: BTreeSet<String>,
 }
 
 impl SegmentSummary {
@@ -48,6 +51,7 @@ impl SegmentSummary {
             models: events.iter().map(|e| e.model.clone()).collect(),
             max_confidence: events.iter().map(|e| e.confidence).fold(0.0, f32::max),
             written_at,
+            cases: events.iter().filter_map(|e| e.case.clone()).collect(),
         }
     }
 }

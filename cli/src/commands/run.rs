@@ -112,6 +112,9 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             input_name: copy.as_ref().map(|_| name.clone()),
             ..config.clone()
         };
+        if let Some(evidence) = &job.evidence {
+            stage.custody.insert(&name, evidence.clone());
+        }
         let mut progress = InputProgress::new(&name);
         let result = canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut stage.sink, &mut |p| {
             progress.update(p)

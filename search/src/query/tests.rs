@@ -42,6 +42,9 @@ fn filters() {
     assert_eq!(query.before, Some("2026-11-21T06:00:00Z".parse().unwrap()));
     assert_eq!(query.min_confidence, Some(0.6));
     assert_eq!(q("camera:cam-2").sources, ["cam-2".to_string()].into());
+    let in_case = q("gun case:2026-A");
+    assert_eq!(in_case.cases, ["2026-A".to_string()].into(), "case ids are kept as given");
+    assert_eq!(in_case.pruning().cases, in_case.cases);
     assert_eq!(q("car after:-24h").after, Some(now() - Duration::hours(24)));
     assert_eq!(q("car after:-7d").after, Some(now() - Duration::days(7)));
     assert_eq!(q("car after:-30m").after, Some(now() - Duration::minutes(30)));

@@ -51,6 +51,26 @@ fn write_hourly(lake: &EventLake<LocalStore>, events: &[DetectionEvent]) -> Vec<
 }
 
 #[test]
+fn a_case_filter_finds_only_that_cases_events_and_skips_other_segments() {
+    let (_dir, lake) = lake();
+    let mut events = sample_events();
+    for e in &mut events[..2] {
+        e.case = Some("2026-1".into());
+        e.evidence_sha256 = Some("cd".repeat(32));
+    }
+    lake.write(&events[..1]).unwrap();
+    // One segment with an event of the case and one of none: the rows tell them apart.
+    lake.write(&events[1..3]).unwrap();
+    lake.write(&events[3..]).unwrap();
+    let case = Pruning { cases: ["2026-1".into()].into(), ..Default::default() };
+    let (found, stats) = lake.scan(&case).unwrap();
+    assert_eq!(sorted(found), sorted(events[..2].to_vec()));
+    assert_eq!(stats.segments_opened, 2, "the segment without the case is ruled out by its summary");
+    let other = Pruning { cases: ["2026-2".into()].into(), ..Default::default() };
+    assert!(lake.scan(&other).unwrap().0.is_empty());
+}
+
+#[test]
 fn events_round_trip_through_parquet_segments() {
     let (_dir, lake) = lake();
     let keys = lake.write(&sample_events()).unwrap();

@@ -57,6 +57,8 @@ pub fn event_of(
             confidence: 0.8,
         },
         model: model.clone(),
+        case: None,
+        evidence_sha256: None,
     }
 }
 
