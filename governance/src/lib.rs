@@ -4,6 +4,7 @@
 //! - [`registry`]: cameras registered by their owners, and the owner's policy on live access.
 //! - [`audit`]: every use of the data, append-only and hash-chained in the object store.
 //! - [`cases`]: what evidence is gathered under; each belongs to one agency.
+//! - [`requests`]: footage requests from investigators to camera owners.
 //! - [`disclosure`]: how many events each user may be shown in a rolling window.
 //! - [`holds`] and [`retention`]: events are kept for their agency's period (30 days unless
 //!   configured), then deleted with their thumbnails, except what a legal hold covers.
@@ -14,6 +15,7 @@ pub mod cases;
 pub mod disclosure;
 pub mod holds;
 pub mod registry;
+pub mod requests;
 pub mod retention;
 
 pub use access::{AccessConfig, Agency, Principal, Role, User, source_matches};

@@ -75,6 +75,19 @@ impl From<canvass_governance::cases::CaseError> for ApiError {
     }
 }
 
+impl From<canvass_governance::requests::RequestError> for ApiError {
+    fn from(e: canvass_governance::requests::RequestError) -> Self {
+        use canvass_governance::requests::RequestError;
+        match e {
+            RequestError::Invalid(why) => ApiError::bad_request(why),
+            RequestError::NotYours(why) => ApiError::forbidden(why),
+            RequestError::NotFound(_) => ApiError::not_found(e.to_string()),
+            RequestError::Answered { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            RequestError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<canvass_governance::DisclosureError> for ApiError {
     fn from(e: canvass_governance::DisclosureError) -> Self {
         match &e {

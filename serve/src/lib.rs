@@ -54,11 +54,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::cases::create,
         routes::cases::list,
         routes::cases::get,
+        routes::requests::create,
+        routes::requests::list,
+        routes::requests::decline,
     ),
     components(schemas(
         canvass_governance::Role,
         canvass_governance::cases::Case,
         routes::cases::NewCase,
+        routes::requests::Decline,
+        canvass_governance::requests::NewRequest,
+        canvass_governance::requests::FootageRequest,
+        canvass_governance::requests::RequestState,
+        canvass_governance::requests::Answer,
         canvass_governance::registry::AccessLevel,
         canvass_governance::registry::CameraRegistration,
         canvass_governance::registry::Camera
@@ -67,7 +75,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
-    use routes::{audit, cameras, cases, events, holds, timeline};
+    use routes::{audit, cameras, cases, events, holds, requests, timeline};
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
     let api = Router::new()
@@ -87,6 +95,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/disclosures", get(audit::disclosures))
         .route("/v1/cases", get(cases::list).post(cases::create))
         .route("/v1/cases/{id}", get(cases::get))
+        .route("/v1/requests", get(requests::list).post(requests::create))
+        .route("/v1/requests/{id}/decline", axum::routing::post(requests::decline))
         .route("/v1/{*rest}", axum::routing::any(events::not_found))
         // Refusals are part of the record: whoever was refused what, and why.
         .layer(axum::middleware::from_fn_with_state(service.clone(), audit_refusals))

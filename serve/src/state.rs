@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use canvass_governance::audit::AuditKey;
 use canvass_governance::cases::Cases;
+use canvass_governance::requests::Requests;
 use canvass_governance::{AccessConfig, Action, AuditLog, DisclosureBudget, Holds, Principal, Registry};
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
@@ -79,6 +80,7 @@ pub struct Service {
     pub registry: Registry<Store>,
     pub disclosures: DisclosureBudget<Store>,
     pub cases: Cases<Store>,
+    pub requests: Requests<Store>,
     pub access: AccessConfig,
     pub settings: ServeSettings,
 }
@@ -94,6 +96,7 @@ impl Service {
             holds: Holds::new(store.clone()),
             registry: Registry::new(store.clone()),
             cases: Cases::new(store.clone()),
+            requests: Requests::new(store.clone()),
             disclosures: DisclosureBudget::new(
                 store,
                 settings.disclosure_budget,

@@ -451,6 +451,8 @@ fn the_openapi_document_lists_the_api() {
         "/v1/disclosures",
         "/v1/cases",
         "/v1/cases/{id}",
+        "/v1/requests",
+        "/v1/requests/{id}/decline",
     ] {
         assert!(paths.iter().any(|p| p.as_str() == path), "{path} missing from {paths:?}");
     }
@@ -627,4 +629,50 @@ fn cases_belong_to_their_agency_over_the_api() {
     assert_eq!(actions.iter().filter(|a| **a == "case_opened").count(), 1);
     assert_eq!(actions.iter().filter(|a| **a == "refused").count(), 5, "{actions:?}");
     assert!(actions.contains(&"view_case") && actions.contains(&"list_cases"));
+}
+
+#[test]
+fn a_footage_request_goes_to_the_cameras_owner_and_back() {
+    let server = start(ServeSettings::default());
+    let camera =
+        call(&server, "POST", "/v1/cameras", Some("olga"), Some(&camera_json(51.5, -0.12, "request")));
+    assert_eq!(camera.status, 201, "{}", camera.error());
+    let camera_id = camera.json()["id"].as_str().unwrap().to_string();
+    let case = serde_json::to_vec(&serde_json::json!({ "id": "2026-0042", "title": "Hit and run" })).unwrap();
+    assert_eq!(call(&server, "POST", "/v1/cases", Some("ana"), Some(&case)).status, 201);
+    let ask = |case: &str| {
+        let to = Utc::now() - Duration::hours(1);
+        serde_json::to_vec(&serde_json::json!({ "camera_id": camera_id, "case": case,
+            "from": (to - Duration::hours(2)).to_rfc3339(), "to": to.to_rfc3339(), "reason": "white van at 14:05" }))
+        .unwrap()
+    };
+    assert_eq!(
+        call(&server, "POST", "/v1/requests", Some("bo"), Some(&ask("2026-0042"))).status,
+        400,
+        "not bo's case"
+    );
+    let made = call(&server, "POST", "/v1/requests", Some("ana"), Some(&ask("2026-0042")));
+    assert_eq!(made.status, 201, "{}", made.error());
+    let id = made.json()["id"].as_str().unwrap().to_string();
+
+    let olga_sees = get(&server, "/v1/requests", "olga").json();
+    assert_eq!(olga_sees.as_array().unwrap().len(), 1);
+    assert!(olga_sees[0]["case"].is_null(), "the owner does not see the case: {olga_sees}");
+    assert!(get(&server, "/v1/requests", "otto").json().as_array().unwrap().is_empty());
+    assert!(get(&server, "/v1/requests", "bo").json().as_array().unwrap().is_empty());
+    let decline = serde_json::to_vec(&serde_json::json!({ "reason": "recording was off" })).unwrap();
+    let path = format!("/v1/requests/{id}/decline");
+    assert_eq!(call(&server, "POST", &path, Some("otto"), Some(&decline)).status, 404);
+    assert_eq!(call(&server, "POST", &path, Some("olga"), Some(&decline)).status, 200);
+    assert_eq!(call(&server, "POST", &path, Some("olga"), Some(&decline)).status, 409);
+    let ana_sees = get(&server, "/v1/requests", "ana").json();
+    assert_eq!(
+        (ana_sees[0]["state"].as_str(), ana_sees[0]["answer"]["reason"].as_str()),
+        (Some("declined"), Some("recording was off"))
+    );
+    let actions: Vec<String> =
+        audit_log(&server).entries().unwrap().into_iter().map(|e| e.action.action).collect();
+    for action in ["footage_requested", "list_requests", "footage_request_declined"] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
 }

@@ -16,6 +16,7 @@
 //! retention/v1/intents/<segment name>.json                  a retention deletion under way
 //! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json         how one input's ingest went
 //! disclosure/v1/user=<hex>/<seq>-<hour>-<n>.json           events shown to a user (budget)
+//! requests/v1/<id>.json                                     footage requests to camera owners
 //! cases/v1/<id>.json                                        cases, one per id, never replaced
 //! evidence/v1/case=<id>/sha256=<hex>/part-<n>                a stored original, in parts
 //! evidence/v1/case=<id>/sha256=<hex>/manifest.json           what it is, who submitted it
@@ -40,6 +41,7 @@ pub const RETENTION_INTENTS: &str = "retention/v1/intents/";
 pub const INGEST_LOG: &str = "ingest/v1/log/";
 pub const DISCLOSURES: &str = "disclosure/v1/";
 pub const CASES: &str = "cases/v1/";
+pub const FOOTAGE_REQUESTS: &str = "requests/v1/";
 pub const EVIDENCE: &str = "evidence/v1/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
@@ -103,6 +105,11 @@ pub fn retention_intent(segment_key: &str) -> String {
 /// by time, and a day's folder can be swept whole.
 pub fn ingest_log_entry(at: chrono::DateTime<chrono::Utc>, pid: u32, n: u64) -> String {
     format!("{INGEST_LOG}date={}/{}-{pid}-{n}.json", at.format("%Y-%m-%d"), at.format("%H%M%S%.6f"))
+}
+
+/// Footage request `id` (32 hex digits, checked by the caller).
+pub fn footage_request(id: &str) -> String {
+    format!("{FOOTAGE_REQUESTS}{id}.json")
 }
 
 /// Case `id` (checked by the caller to be a plain name).

@@ -3,6 +3,7 @@ pub mod cameras;
 pub mod cases;
 pub mod events;
 pub mod holds;
+pub mod requests;
 pub mod timeline;
 
 use crate::error::ApiError;
