@@ -2,15 +2,19 @@
 //! views, thumbnails, stills, exports) in any rolling window of `window_hours`. The count lives
 //! in the store, so a restart or another replica of the service sees the same budget.
 //!
-//! Each disclosure is one small object whose key says everything the count needs:
-//! `disclosure/v1/user=<hex name>/<seq>-<unix hour>-<events>.json`. A taker lists the user's
-//! objects, sums those inside the window, and writes the next `seq` only if no object has it
-//! (create-if-absent), so two replicas taking at once cannot both spend the last of a budget:
-//! the loser lists again and is checked against the winner's spending.
+//! Each disclosure is one small object, `disclosure/v1/user=<hex name>/<seq>.json`, holding the
+//! hour it was made in and how many events it showed. A taker lists the user's objects, sums
+//! those inside the window, and writes the next `seq` only if no object has it
+//! (create-if-absent, keyed by the sequence number alone), so two replicas taking at once
+//! cannot both spend the last of a budget: the loser lists again and is checked against the
+//! winner's spending. Records never change, so each process reads each one once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use canvass_store::{ObjectStore, StoreError, keys};
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How much of a user's budget is spent, and when the oldest spending in the window drops out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,9 +51,18 @@ pub struct DisclosureBudget<S> {
     store: S,
     limit: u64,
     window_hours: u32,
+    /// Records read so far, by key (they never change).
+    known: Mutex<HashMap<String, Record>>,
 }
 
-/// One spending, as its key records it.
+/// One disclosure, as stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Record {
+    hour: i64,
+    events: u64,
+}
+
+/// One spending: its record and where it is.
 struct Spent {
     key: String,
     seq: u64,
@@ -71,16 +84,9 @@ fn user_of(dir: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-fn parse(key: &str) -> Option<Spent> {
-    let name = key.rsplit('/').next()?.strip_suffix(".json")?;
-    let mut parts = name.split('-');
-    let (seq, hour, events) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(Spent {
-        key: key.to_string(),
-        seq: seq.parse().ok()?,
-        hour: hour.parse().ok()?,
-        events: events.parse().ok()?,
-    })
+/// The sequence number a record's key carries.
+fn seq_of(key: &str) -> Option<u64> {
+    key.rsplit('/').next()?.strip_suffix(".json")?.parse().ok()
 }
 
 fn hour_of(at: DateTime<Utc>) -> i64 {
@@ -89,7 +95,29 @@ fn hour_of(at: DateTime<Utc>) -> i64 {
 
 impl<S: ObjectStore> DisclosureBudget<S> {
     pub fn new(store: S, limit: u64, window_hours: u32) -> Self {
-        DisclosureBudget { store, limit, window_hours: window_hours.max(1) }
+        DisclosureBudget { store, limit, window_hours: window_hours.max(1), known: Mutex::default() }
+    }
+
+    /// The record at `key`: remembered, or read (`None` if it went meanwhile).
+    fn record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        if let Some(record) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Ok(Some(*record));
+        }
+        let record: Record = match self.store.get(key) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Permanent {
+                key: key.into(),
+                reason: format!("not a disclosure record: {e}"),
+            })?,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(key.into(), record);
+        Ok(Some(record))
+    }
+
+    fn forget(&self, key: &str) {
+        let _ = self.store.delete(key);
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     /// The user's spendings, oldest first; those that left the window are deleted on the way.
@@ -98,26 +126,28 @@ impl<S: ObjectStore> DisclosureBudget<S> {
         let mut spent: Vec<Spent> = Vec::new();
         let mut newest: Option<Spent> = None;
         for object in self.store.list(&user_prefix(user))? {
-            let Some(s) = parse(&object.key) else {
+            let Some(seq) = seq_of(&object.key) else {
                 tracing::warn!(key = %object.key, "not a disclosure record; ignored");
                 continue;
             };
+            let Some(record) = self.record(&object.key)? else { continue };
+            let s = Spent { key: object.key, seq, hour: record.hour, events: record.events };
             if s.hour >= oldest_hour {
                 spent.push(s);
             } else if newest.as_ref().is_none_or(|n| s.seq > n.seq) {
                 // Expired: delete, except the newest record, which keeps the sequence going.
                 if let Some(older) = newest.replace(s) {
-                    let _ = self.store.delete(&older.key);
+                    self.forget(&older.key);
                 }
             } else {
-                let _ = self.store.delete(&s.key);
+                self.forget(&s.key);
             }
         }
         if let Some(newest) = newest {
             if spent.iter().all(|s| s.seq < newest.seq) {
                 spent.push(Spent { events: 0, ..newest });
             } else {
-                let _ = self.store.delete(&newest.key);
+                self.forget(&newest.key);
             }
         }
         spent.sort_by_key(|s| s.seq);
@@ -152,9 +182,11 @@ impl<S: ObjectStore> DisclosureBudget<S> {
                 return Err(DisclosureError::Exceeded { usage, asked: events });
             }
             let seq = spent.last().map_or(0, |s| s.seq + 1);
-            let key = format!("{}{seq:012}-{}-{events}.json", user_prefix(user), hour_of(now));
-            let body = serde_json::json!({ "user": user, "at": now, "events": events });
-            if self.store.put_new(&key, body.to_string().as_bytes())? {
+            let key = format!("{}{seq:012}.json", user_prefix(user));
+            let record = Record { hour: hour_of(now), events };
+            let body = serde_json::to_vec(&record).expect("records serialise");
+            if self.store.put_new(&key, &body)? {
+                self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, record);
                 let frees_now =
                     Utc.timestamp_opt((hour_of(now) + self.window_hours as i64) * 3600, 0).single();
                 return Ok(Usage {

@@ -15,7 +15,7 @@
 //! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
 //! retention/v1/intents/<segment name>.json                  a retention deletion under way
 //! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json         how one input's ingest went
-//! disclosure/v1/user=<hex>/<seq>-<hour>-<n>.json           events shown to a user (budget)
+//! disclosure/v1/user=<hex>/<seq>.json                       events shown to a user (budget)
 //! requests/v1/<id>.json                                     footage requests to camera owners
 //! cases/v1/<id>.json                                        cases, one per id, never replaced
 //! evidence/v1/case=<id>/sha256=<hex>/part-<n>                a stored original, in parts
