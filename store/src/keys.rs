@@ -14,13 +14,13 @@
 //! registry/v1/claims/stream/<url digest>.json               which camera governs a stream
 //! checkpoints/v1/detect/<group>/<topic>/<partition>.json    detector workers' partition state
 //! retention/v1/intents/<segment name>.json                  a retention deletion under way
-//! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json         how one input's ingest went
+//! ingest/v1/log/date=YYYY-MM-DD/<time>-<pid>-<n>.json       how one input's ingest went
 //! disclosure/v1/user=<hex>/<seq>.json                       events shown to a user (budget)
 //! requests/v1/<id>.json                                     footage requests to camera owners
 //! cases/v1/<id>.json                                        cases, one per id, never replaced
-//! evidence/v1/case=<id>/sha256=<hex>/part-<n>                a stored original, in parts
-//! evidence/v1/case=<id>/sha256=<hex>/manifest.json           what it is, who submitted it
-//! encryption/v1/key.json                                     which key encrypts the folder (not secret)
+//! evidence/v1/case=<id>/sha256=<hex>/part-<n>               a stored original, in parts
+//! evidence/v1/case=<id>/sha256=<hex>/manifest.json          what it is, who submitted it
+//! encryption/v1/key.json                                    which key encrypts the folder (not secret)
 //! ```
 
 use chrono::NaiveDate;
