@@ -58,16 +58,21 @@ pub fn operator() -> canvass_governance::Principal {
     canvass_governance::Principal { name: os_user(), role: canvass_governance::Role::Admin, agency: None }
 }
 
-/// Records a CLI action on event data in the store's audit log.
+/// The store's audit log, for the command line's records: one per command, so its writer
+/// finds the end of the log once.
+pub fn audit_log(store: &Store, file: &FileConfig) -> anyhow::Result<AuditLog<Store>> {
+    Ok(AuditLog::new(store.clone(), file.audit_key()?))
+}
+
+/// Records a CLI action on event data.
 pub fn audit(
-    store: &Store,
-    file: &FileConfig,
+    log: &AuditLog<Store>,
     action: &str,
     case: Option<&Case>,
     detail: serde_json::Value,
     count: Option<usize>,
 ) -> anyhow::Result<()> {
-    AuditLog::new(store.clone(), file.audit_key()?).record(Action {
+    log.record(Action {
         actor: os_user(),
         role: "cli".into(),
         action: action.into(),

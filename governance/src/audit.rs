@@ -91,7 +91,7 @@ impl AuditKey {
     /// HMAC-SHA256 of `message`, hex.
     fn mac(&self, message: &[u8]) -> String {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.0.bytes());
-        ring::hmac::sign(&key, message).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        canvass_store::secret::hex(ring::hmac::sign(&key, message).as_ref())
     }
 
     fn entry_mac(&self, entry: &Entry) -> String {

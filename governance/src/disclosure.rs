@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 /// How much of a user's budget is spent, and when the oldest spending in the window drops out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub used: u64,
     pub limit: u64,
@@ -73,8 +72,7 @@ struct Spent {
 const TRIES: usize = 64;
 
 fn user_prefix(user: &str) -> String {
-    let hex: String = user.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{}user={hex}/", keys::DISCLOSURES)
+    format!("{}user={}/", keys::DISCLOSURES, canvass_store::secret::hex(user.as_bytes()))
 }
 
 fn user_of(dir: &str) -> Option<String> {

@@ -3,6 +3,8 @@
 //! the case behind them) and declines with a reason. (Answering with the footage itself comes
 //! with uploads.) Stored as `requests/v1/<id>.json`.
 
+use std::collections::BTreeSet;
+
 use canvass_store::{ObjectStore, StoreError, keys};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -127,7 +129,7 @@ impl<S: ObjectStore + Clone> Requests<S> {
         let digest =
             Sha256::digest(format!("{}\n{}\n{}", who.name, new.camera_id, now.to_rfc3339()).as_bytes());
         let request = FootageRequest {
-            id: digest[..16].iter().map(|b| format!("{b:02x}")).collect(),
+            id: canvass_store::secret::hex(&digest[..16]),
             camera_id: new.camera_id,
             case: Some(new.case),
             agency,
@@ -159,30 +161,38 @@ impl<S: ObjectStore + Clone> Requests<S> {
         }
     }
 
-    /// Whether `who` sees `request`, and whether as its camera's owner (who is not shown the case).
-    fn sees(&self, who: &Principal, request: &FootageRequest) -> Result<Option<bool>, RequestError> {
-        Ok(match who.role {
+    /// Whether `who` sees `request`, and whether as its camera's owner (who is not shown the
+    /// case); `owned`: the ids of the cameras `who` owns.
+    fn sees(who: &Principal, request: &FootageRequest, owned: &BTreeSet<String>) -> Option<bool> {
+        match who.role {
             Role::Admin => Some(false),
             Role::Investigator | Role::Supervisor => {
                 (who.agency.as_ref().map(|a| &a.name) == Some(&request.agency)).then_some(false)
             }
-            Role::Owner => {
-                let camera = Registry::new(self.store.clone()).get(&request.camera_id)?;
-                camera.is_some_and(|c| c.owner == who.name).then_some(true)
-            }
-        })
+            Role::Owner => owned.contains(&request.camera_id).then_some(true),
+        }
+    }
+
+    /// The ids of the cameras `who` owns: none unless `who` is an owner.
+    fn cameras_of(&self, who: &Principal) -> Result<BTreeSet<String>, StoreError> {
+        if who.role != Role::Owner {
+            return Ok(BTreeSet::new());
+        }
+        let cameras = Registry::new(self.store.clone()).all()?;
+        Ok(cameras.into_iter().filter(|c| c.owner == who.name).map(|c| c.id).collect())
     }
 
     /// The requests `who` sees, newest first: an agency's own, an owner's cameras', all for an
     /// admin. An owner's copy has no case.
     pub fn visible_to(&self, who: &Principal) -> Result<Vec<FootageRequest>, RequestError> {
+        let owned = self.cameras_of(who)?;
         let mut found = Vec::new();
         for object in self.store.list(keys::FOOTAGE_REQUESTS)? {
             let Ok(request) = serde_json::from_slice::<FootageRequest>(&self.store.get(&object.key)?) else {
                 tracing::error!(key = %object.key, "unreadable footage request skipped");
                 continue;
             };
-            if let Some(as_owner) = self.sees(who, &request)? {
+            if let Some(as_owner) = Self::sees(who, &request, &owned) {
                 found.push(if as_owner { FootageRequest { case: None, ..request } } else { request });
             }
         }
@@ -199,7 +209,7 @@ impl<S: ObjectStore + Clone> Requests<S> {
         now: DateTime<Utc>,
     ) -> Result<FootageRequest, RequestError> {
         let request = self.read(id)?.ok_or_else(|| RequestError::NotFound(id.into()))?;
-        if self.sees(who, &request)? != Some(true) {
+        if Self::sees(who, &request, &self.cameras_of(who)?) != Some(true) {
             // Another owner's request, or not an owner: it does not exist for them.
             return Err(RequestError::NotFound(id.into()));
         }

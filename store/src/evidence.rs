@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::secret::hex;
 use crate::{ObjectStore, StoreError, keys};
 
 /// Parts are this large (the last one smaller): big enough that an S3 PUT per part is cheap,
@@ -62,10 +63,6 @@ pub struct Submission<'a> {
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
     move |source| EvidenceError::Io { path: path.display().to_string(), source }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads `file` in parts of `PART_SIZE`, calling `each` with every part.

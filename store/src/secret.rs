@@ -41,7 +41,7 @@ impl Secret256 {
     }
 
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&self.0)
     }
 
     /// A new random key from the operating system.
@@ -92,6 +92,11 @@ impl Secret256 {
         tracing::info!(path = %shown, "made a new {what}: back it up, nothing it protects can be read without it");
         Ok(key)
     }
+}
+
+/// Lowercase hex of `bytes`: how keys, digests and ids are written.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `~/.config/canvass/<name>` (or under `$XDG_CONFIG_HOME`), where keys made on first use go.

@@ -54,7 +54,7 @@ pub fn run(command: CaseCommand, file: &FileConfig) -> anyhow::Result<ExitCode> 
             let store = file.store(data.dir)?;
             let case = Cases::new(store.clone()).open(&id, &title, &agency, &operator.name, now)?;
             let detail = serde_json::to_value(&case)?;
-            case_arg::audit(&store, file, "case_opened", None, detail, None)?;
+            case_arg::audit(&case_arg::audit_log(&store, file)?, "case_opened", None, detail, None)?;
             println!("opened case {} ({}) for {}", case.id, case.title, case.agency);
         }
         CaseCommand::List { json, data } => {
@@ -63,7 +63,8 @@ pub fn run(command: CaseCommand, file: &FileConfig) -> anyhow::Result<ExitCode> 
             for problem in &problems {
                 eprintln!("warning: {problem}");
             }
-            case_arg::audit(&store, file, "list_cases", None, serde_json::json!({}), Some(cases.len()))?;
+            let log = case_arg::audit_log(&store, file)?;
+            case_arg::audit(&log, "list_cases", None, serde_json::json!({}), Some(cases.len()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&cases)?);
             } else {
@@ -80,8 +81,7 @@ pub fn run(command: CaseCommand, file: &FileConfig) -> anyhow::Result<ExitCode> 
             let evidence = EvidenceStore::new(store.clone()).list(&id).context("cannot list the evidence")?;
             let detail = serde_json::json!({ "evidence": evidence.len() });
             case_arg::audit(
-                &store,
-                file,
+                &case_arg::audit_log(&store, file)?,
                 "view_case",
                 Some(&case_arg::Case { case: id.clone(), purpose: "case view".into() }),
                 detail,

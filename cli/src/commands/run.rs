@@ -95,7 +95,8 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let mut failures = 0usize;
     let mut rows = Vec::new();
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
-    let custody = Custody { store: &store, file, case: args.case.as_deref() };
+    let custody =
+        Custody { store: &store, audit: case_arg::audit_log(&store, file)?, case: args.case.as_deref() };
     for job in &jobs {
         let name = InputSpec::parse(&job.input).display_name();
         let (job, copy) = match custody.prepare(job) {
@@ -155,7 +156,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 /// from the store when it is stored evidence being reprocessed.
 struct Custody<'a> {
     store: &'a canvass_store::Store,
-    file: &'a FileConfig,
+    audit: canvass_governance::AuditLog<canvass_store::Store>,
     case: Option<&'a str>,
 }
 
@@ -174,14 +175,7 @@ impl Custody<'_> {
             let mut out = std::fs::File::create(&path)?;
             evidence.copy_to(&manifest, &mut out)?;
             let detail = serde_json::json!({ "sha256": manifest.sha256, "why": "reprocess" });
-            case_arg::audit(
-                self.store,
-                self.file,
-                "evidence_read",
-                Some(&case_of(&manifest.case)),
-                detail,
-                None,
-            )?;
+            case_arg::audit(&self.audit, "evidence_read", Some(&case_of(&manifest.case)), detail, None)?;
             let job = Job { input: path.display().to_string(), ..job.clone() };
             return Ok((job, Some(dir)));
         }
@@ -200,7 +194,7 @@ impl Custody<'_> {
         let (manifest, new) = evidence.put_file(&path, &submission, chrono::Utc::now())?;
         let detail = serde_json::json!({ "sha256": manifest.sha256, "size": manifest.size,
             "original_name": manifest.original_name, "source_id": job.source_id, "new": new });
-        case_arg::audit(self.store, self.file, "evidence_stored", Some(&case_of(case)), detail, None)?;
+        case_arg::audit(&self.audit, "evidence_stored", Some(&case_of(case)), detail, None)?;
         tracing::info!(input = %job.input, %case, sha256 = %manifest.sha256, new, "stored as evidence");
         let stored = canvass_pipeline::inputs::EvidenceRef { case: case.into(), sha256: manifest.sha256 };
         Ok((Job { evidence: Some(stored), ..job.clone() }, None))

@@ -53,11 +53,12 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let base = file.object_base();
     let location = file.store_location(args.data.dir.clone());
     let store = file.store(args.data.dir)?;
+    let log = case_arg::audit_log(&store, file)?;
     let query = match canvass_search::parse(&text, Utc::now()) {
         Ok(query) => query,
         Err(e) => {
             let detail = serde_json::json!({ "q": text, "error": e.to_string() });
-            case_arg::audit(&store, file, "search_refused", Some(&case), detail, Some(0))?;
+            case_arg::audit(&log, "search_refused", Some(&case), detail, Some(0))?;
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
@@ -74,7 +75,7 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let detail = serde_json::json!({ "q": text, "offset": offset, "limit": limit, "event_ids": shown,
         "thumbnails_to": args.thumbnails });
     // Recorded before anything is shown: a search that cannot be audited shows nothing.
-    case_arg::audit(&store, file, "search", Some(&case), detail, Some(results.total))?;
+    case_arg::audit(&log, "search", Some(&case), detail, Some(results.total))?;
     let mut hits: Vec<Hit> = results.events.iter().map(|e| Hit::of(e, &base)).collect();
     if let Some(dir) = &args.thumbnails {
         save_thumbnails(&lake, &results.events, dir, &mut hits)?;

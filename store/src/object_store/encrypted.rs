@@ -51,7 +51,7 @@ pub struct EncryptedStore<S> {
 /// The id of `key` as the store's marker records it: not secret, says which key is needed.
 pub fn key_id(key: &Secret256) -> String {
     let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key.bytes()), b"canvass data key id v1");
-    tag.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::secret::hex(&tag.as_ref()[..8])
 }
 
 /// The id of the key `inner` is encrypted with, if it is marked as encrypted.
