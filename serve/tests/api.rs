@@ -624,10 +624,15 @@ fn cases_belong_to_their_agency_over_the_api() {
     assert_eq!(seen.json()["case"]["title"], "Hit and run");
     assert!(seen.json()["evidence"].as_array().unwrap().is_empty());
     assert_eq!(get(&server, "/v1/cases", "root").json().as_array().unwrap().len(), 1);
+    // Searching by another agency's case tells nothing about it: "not found", and audited.
+    let probe = get(&server, &format!("/v1/search?q=car+case:2026-0042&{CASE}"), "bo");
+    assert_eq!(probe.status, 404, "{}", probe.error());
+    assert_eq!(get(&server, &format!("/v1/search?q=car+case:2026-0042&{CASE}"), "ana").status, 200);
     let log = audit_log(&server).entries().unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.action.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "case_opened").count(), 1);
     assert_eq!(actions.iter().filter(|a| **a == "refused").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "search_refused").count(), 1, "the case probe: {actions:?}");
     assert!(actions.contains(&"view_case") && actions.contains(&"list_cases"));
 }
 

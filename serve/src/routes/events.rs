@@ -147,6 +147,10 @@ pub(crate) fn scoped_query(
     if let Some(outside) = query.sources.iter().find(|s| !caller.0.may_see(s)) {
         return Err(ApiError::forbidden(format!("source '{outside}' is outside your agency's jurisdiction")));
     }
+    // Another agency's case is not found, as through /v1/cases: `case:` does not probe it.
+    for case in &query.cases {
+        service.cases.get(&caller.0, case)?;
+    }
     let mut nothing_to_search = None;
     match (&p.near, p.radius_m) {
         (None, None) => {}
