@@ -142,7 +142,7 @@ pub(crate) fn to_us(value: i64, base: Rational) -> i64 {
 
 /// Decodes one connection to the input until it ends, fails or is stopped.
 pub(crate) fn run_session(
-    mut ctx: Input,
+    ctx: &mut Input,
     state: &mut RunState,
     config: &IngestConfig,
     sink: &mut dyn FrameSink,
@@ -152,7 +152,7 @@ pub(crate) fn run_session(
         .streams()
         .best(Type::Video)
         .filter(|s| !s.disposition().contains(ffmpeg_next::format::stream::Disposition::ATTACHED_PIC))
-        .ok_or_else(|| IngestError::NoVideoStream { found: describe_streams(&ctx) })?;
+        .ok_or_else(|| IngestError::NoVideoStream { found: describe_streams(ctx) })?;
     let stream_index = stream.index();
     let time_base = stream.time_base();
     let frame_rate = rate(stream.avg_frame_rate()).or_else(|| rate(stream.rate()));
@@ -172,7 +172,7 @@ pub(crate) fn run_session(
 
     // Media time 0 is the container's start, as a player shows it; a stream whose timestamps
     // start at 10 s has its first frame at media time 0.
-    let start_us = match container_start_time(&ctx) {
+    let start_us = match container_start_time(ctx) {
         ffi::AV_NOPTS_VALUE => None,
         t => Some(t), // AV_TIME_BASE is microseconds
     };
@@ -207,7 +207,7 @@ pub(crate) fn run_session(
         if config.stop.load(Ordering::Relaxed) {
             break SessionEnd::Stopped;
         }
-        match packet.read(&mut ctx) {
+        match packet.read(ctx) {
             Ok(()) => consecutive_read_errors = 0,
             Err(FfError::Eof) => break SessionEnd::EndOfInput,
             Err(FfError::Exit) => break SessionEnd::Stopped,

@@ -7,6 +7,7 @@
 
 mod clock;
 mod convert;
+mod custom_io;
 mod decode;
 mod diagnose;
 mod error;
@@ -29,6 +30,7 @@ use ffmpeg_next::format::context::Input;
 
 pub use canvass_schemas::sanitize_source_id;
 pub use clock::WallClock;
+pub use custom_io::MediaRead;
 pub use error::IngestError;
 pub use input::InputSpec;
 pub use probe::{ProbeReport, StreamInfo, probe};
@@ -181,9 +183,9 @@ pub fn ingest(
             return state.finish(started, true);
         }
         let last_error = match open_input(spec, Some(config)) {
-            Ok(ctx) => {
+            Ok(mut ctx) => {
                 let frames_before = state.frames_decoded;
-                let end = decode::run_session(ctx, &mut state, config, sink, on_progress)?;
+                let end = decode::run_session(&mut ctx, &mut state, config, sink, on_progress)?;
                 if state.frames_decoded > frames_before {
                     failed_attempts = 0;
                 }
@@ -209,6 +211,35 @@ pub fn ingest(
         state.reconnects += 1;
         if !reconnect::sleep_unless_stopped(delay, &config.stop) {
             return state.finish(started, true);
+        }
+    }
+}
+
+/// Ingests a file read through `reader` (stored evidence, by ranged reads: no local copy),
+/// named `name` in its frames. One pass: there is nothing to reconnect to.
+pub fn ingest_reader(
+    reader: Box<dyn MediaRead>,
+    name: &str,
+    source_id: &str,
+    config: &IngestConfig,
+    sink: &mut dyn FrameSink,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<IngestReport, IngestError> {
+    init();
+    let started = Instant::now();
+    let mut input = custom_io::open(reader).map_err(|(e, source_error)| IngestError::Open {
+        reason: match source_error {
+            Some(why) => format!("reading it failed: {why}"),
+            None => format!("FFmpeg cannot read it as video: {e}"),
+        },
+    })?;
+    let mut state = decode::RunState::new(name.to_string(), source_id.to_string());
+    let end = decode::run_session(&mut input, &mut state, config, sink, on_progress)?;
+    match end {
+        decode::SessionEnd::Stopped => state.finish(started, true),
+        decode::SessionEnd::EndOfInput => state.finish_input(started),
+        decode::SessionEnd::ReadError(e) => {
+            Err(state.read_error(input.source_error().map_or(e, |why| format!("reading it failed: {why}"))))
         }
     }
 }

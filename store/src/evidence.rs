@@ -2,6 +2,14 @@
 //! encrypted in a bucket), under its case, addressed by its SHA-256, in parts of `PART_SIZE`
 //! so neither writing nor reading ever holds a whole file in memory, and never modified: every
 //! part and the manifest are written create-if-absent.
+//!
+//! A file stored from disk is hashed first and its parts written under its hash folder; an
+//! upload's hash is known only at its end, so its parts are written as they arrive under the
+//! upload's folder, named by offset, and its manifest (under the hash, as every manifest) lists
+//! them. `upload` keeps resumable uploads; `reader` reads an original by ranged reads.
+
+pub mod reader;
+pub mod upload;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -33,11 +41,66 @@ pub struct Manifest {
     pub source_id: Option<String>,
     /// The footage request it answers, if any.
     pub request: Option<String>,
+    /// Version 1 layout: parts of this size (the last smaller), named by index in the hash
+    /// folder.
     pub part_size: u64,
     pub parts: u64,
+    /// Version 2, an upload: the upload whose folder holds the parts, named by offset ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
+    /// ... and their sizes, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
+/// Manifests of files stored from disk; uploads' manifests are `UPLOAD_MANIFEST_VERSION`.
 pub const MANIFEST_VERSION: u32 = 1;
+pub const UPLOAD_MANIFEST_VERSION: u32 = 2;
+
+/// One stored part of an original: its key, and which bytes of the file it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartRef {
+    pub key: String,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl Manifest {
+    /// Where the original's bytes are, in order.
+    pub fn part_refs(&self) -> Vec<PartRef> {
+        match &self.upload {
+            Some(upload) => {
+                let mut offset = 0;
+                self.part_sizes
+                    .iter()
+                    .map(|&size| {
+                        let key = keys::evidence_upload_part(&self.case, upload, offset);
+                        offset += size;
+                        PartRef { key, offset: offset - size, size }
+                    })
+                    .collect()
+            }
+            None => (0..self.parts)
+                .map(|n| {
+                    let offset = n * self.part_size;
+                    PartRef {
+                        key: keys::evidence_part(&self.case, &self.sha256, n),
+                        offset,
+                        size: self.part_size.min(self.size - offset),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A case id that can name stored objects: no folders, nothing hidden.
+pub(crate) fn check_case(case: &str) -> Result<(), EvidenceError> {
+    if case.is_empty() || case.contains('/') || case.starts_with('.') {
+        return Err(EvidenceError::BadCase(case.into()));
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
@@ -109,9 +172,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
         now: DateTime<Utc>,
     ) -> Result<(Manifest, bool), EvidenceError> {
         let case = submission.case;
-        if case.is_empty() || case.contains('/') || case.starts_with('.') {
-            return Err(EvidenceError::BadCase(case.into()));
-        }
+        check_case(case)?;
         // First the address: one pass to hash, a second to store under it.
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -151,6 +212,8 @@ impl<S: ObjectStore> EvidenceStore<S> {
             request: submission.request.map(String::from),
             part_size: PART_SIZE,
             parts,
+            upload: None,
+            part_sizes: Vec::new(),
         };
         // The manifest last: evidence without one is an unfinished upload, never listed.
         let bytes = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
@@ -159,6 +222,14 @@ impl<S: ObjectStore> EvidenceStore<S> {
             return Ok((existing, false));
         }
         Ok((manifest, true))
+    }
+
+    /// Reads the original of `manifest` by ranged reads of its parts, never the whole file.
+    pub fn open(&self, manifest: &Manifest) -> reader::EvidenceReader<S>
+    where
+        S: Clone,
+    {
+        reader::EvidenceReader::new(self.store.clone(), manifest)
     }
 
     /// The manifest of `sha256` in `case`, if stored.
@@ -201,12 +272,22 @@ impl<S: ObjectStore> EvidenceStore<S> {
         };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        for n in 0..manifest.parts {
-            let part = match self.store.get(&keys::evidence_part(&manifest.case, &manifest.sha256, n)) {
+        for part_ref in manifest.part_refs() {
+            let part = match self.store.get(&part_ref.key) {
                 Ok(part) => part,
-                Err(StoreError::NotFound(_)) => return Err(damaged(format!("part {n} is missing"))),
+                Err(StoreError::NotFound(_)) => {
+                    return Err(damaged(format!("the part at byte {} is missing", part_ref.offset)));
+                }
                 Err(e) => return Err(e.into()),
             };
+            if part.len() as u64 != part_ref.size {
+                return Err(damaged(format!(
+                    "the part at byte {} has {} bytes, {} recorded",
+                    part_ref.offset,
+                    part.len(),
+                    part_ref.size
+                )));
+            }
             hasher.update(&part);
             size += part.len() as u64;
             out.write_all(&part).map_err(|e| EvidenceError::Io { path: "output".into(), source: e })?;

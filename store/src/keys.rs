@@ -20,6 +20,9 @@
 //! cases/v1/<id>.json                                        cases, one per id, never replaced
 //! evidence/v1/case=<id>/sha256=<hex>/part-<n>               a stored original, in parts
 //! evidence/v1/case=<id>/sha256=<hex>/manifest.json          what it is, who submitted it
+//! evidence/v1/case=<id>/upload=<id>/part-<offset, 16 digits> an uploaded original's parts
+//! uploads/v1/<id>.json                                      a resumable upload under way
+//! jobs/v1/<id>.json                                         an ingest job of stored evidence
 //! encryption/v1/key.json                                    which key encrypts the folder (not secret)
 //! ```
 
@@ -43,6 +46,8 @@ pub const DISCLOSURES: &str = "disclosure/v1/";
 pub const CASES: &str = "cases/v1/";
 pub const FOOTAGE_REQUESTS: &str = "requests/v1/";
 pub const EVIDENCE: &str = "evidence/v1/";
+pub const UPLOADS: &str = "uploads/v1/";
+pub const JOBS: &str = "jobs/v1/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
@@ -135,6 +140,26 @@ pub fn evidence_part(case: &str, sha256: &str, n: u64) -> String {
 /// What a stored original is, and who submitted it.
 pub fn evidence_manifest(case: &str, sha256: &str) -> String {
     format!("{}manifest.json", evidence(case, sha256))
+}
+
+/// The parts of upload `upload` to case `case`, each named by the offset of its first byte.
+pub fn evidence_upload(case: &str, upload: &str) -> String {
+    format!("{}upload={upload}/", case_evidence(case))
+}
+
+/// The part of upload `upload` that starts at byte `offset`; zero-padded so keys sort by offset.
+pub fn evidence_upload_part(case: &str, upload: &str, offset: u64) -> String {
+    format!("{}part-{offset:016}", evidence_upload(case, upload))
+}
+
+/// The state of upload `id` (32 hex digits, checked by the caller).
+pub fn upload(id: &str) -> String {
+    format!("{UPLOADS}{id}.json")
+}
+
+/// Ingest job `id` (32 hex digits, checked by the caller).
+pub fn job(id: &str) -> String {
+    format!("{JOBS}{id}.json")
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.

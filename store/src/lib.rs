@@ -11,6 +11,7 @@
 //! that only needs the trait does not compile the AWS SDK.
 
 pub mod evidence;
+pub mod jobs;
 pub mod keys;
 pub mod lake;
 pub mod object_store;
