@@ -39,6 +39,8 @@ pub struct BatchOutcome {
     pub events: Vec<DetectedEvent>,
     /// Frames that were skipped because their image could not be read.
     pub bad_frames: Vec<DetectorError>,
+    /// Frames skipped because their stream had tracked them already.
+    pub replayed: u64,
 }
 
 /// A closed event and the JPEG thumbnail of its best frame. `event.thumbnail_key` is empty: the
@@ -52,6 +54,9 @@ pub struct DetectedEvent {
 struct Stream {
     trackers: Vec<Tracker>,
     frame_size: (u32, u32),
+    /// The last frame tracked: a frame at or before it is a replay (an ingest job resumed by
+    /// another worker publishes again what its predecessor sent after its last checkpoint).
+    last_sequence: Option<u64>,
 }
 
 pub struct Detector {
@@ -98,8 +103,18 @@ impl Detector {
     pub fn process_batch(&mut self, frames: &[FrameMessage]) -> Result<BatchOutcome, DetectorError> {
         let mut outcome = BatchOutcome::default();
         let mut readable = Vec::with_capacity(frames.len());
+        let mut last_seen: HashMap<(&str, &str), u64> = HashMap::new();
         for frame in frames {
             let h = &frame.header;
+            let key = (h.source_id.as_str(), h.input.as_str());
+            let last = last_seen.get(&key).copied().or_else(|| {
+                self.streams.get(&(h.source_id.clone(), h.input.clone())).and_then(|s| s.last_sequence)
+            });
+            if last.is_some_and(|last| h.sequence <= last) {
+                outcome.replayed += 1;
+                continue;
+            }
+            last_seen.insert(key, h.sequence);
             match image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg) {
                 Ok(image) => readable.push((frame, image.to_rgb8())),
                 Err(e) => outcome.bad_frames.push(DetectorError::BadFrame {
@@ -128,8 +143,10 @@ impl Detector {
                 self.streams.entry((h.source_id.clone(), h.input.clone())).or_insert_with(|| Stream {
                     trackers: (0..model_count).map(|_| Tracker::default()).collect(),
                     frame_size: image.dimensions(),
+                    last_sequence: None,
                 });
             stream.frame_size = image.dimensions();
+            stream.last_sequence = Some(h.sequence);
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
                 let observations =
                     detections[m][slot].drain(..).map(|d| observe(d, image, exposure, frame)).collect();
@@ -178,6 +195,7 @@ impl Detector {
                 source_id: source_id.clone(),
                 input: input.clone(),
                 frame_size: stream.frame_size,
+                last_sequence: stream.last_sequence,
                 models: models.clone(),
                 trackers: stream.trackers.clone(),
             })
@@ -196,7 +214,11 @@ impl Detector {
                 skipped += 1;
                 continue;
             }
-            let stream = Stream { trackers: state.trackers, frame_size: state.frame_size };
+            let stream = Stream {
+                trackers: state.trackers,
+                frame_size: state.frame_size,
+                last_sequence: state.last_sequence,
+            };
             self.streams.insert((state.source_id, state.input), stream);
         }
         skipped

@@ -13,6 +13,9 @@ pub struct StreamState {
     pub source_id: String,
     pub input: String,
     pub frame_size: (u32, u32),
+    /// The last frame tracked (checkpoints before this field have none).
+    #[serde(default)]
+    pub last_sequence: Option<u64>,
     /// The sha256 of each model the trackers belong to, in order: state saved under other
     /// models is not restored.
     pub models: Vec<String>,

@@ -127,6 +127,19 @@ impl<S: ObjectStore> Cases<S> {
         }
     }
 
+    /// Case `id` if `who` may submit evidence to it: its agency's investigators and
+    /// supervisors. An unknown case is "not found"; another agency's is refused (403): the
+    /// submitter holds the file and names the case, so the refusal tells nothing new.
+    pub fn for_submission(&self, who: &Principal, id: &str) -> Result<Case, CaseError> {
+        let case = self.read(id)?.ok_or_else(|| CaseError::NotFound(id.into()))?;
+        let own = matches!(who.role, Role::Investigator | Role::Supervisor)
+            && who.agency.as_ref().is_some_and(|a| a.name == case.agency);
+        if !own {
+            return Err(CaseError::NotYours(format!("case {id} is not a case of your agency")));
+        }
+        Ok(case)
+    }
+
     /// The cases `who` may see, newest first; unreadable ones are reported, not fatal.
     pub fn visible_to(&self, who: &Principal) -> Result<(Vec<Case>, Vec<String>), CaseError> {
         let (mut cases, mut problems) = (Vec::new(), Vec::new());

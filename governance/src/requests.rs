@@ -1,7 +1,7 @@
 //! Footage requests: an investigator asks a registered camera's owner for the footage of a time
 //! window, for a case of their agency; the owner sees the requests for their own cameras (not
-//! the case behind them) and declines with a reason. (Answering with the footage itself comes
-//! with uploads.) Stored as `requests/v1/<id>.json`.
+//! the case behind them) and answers by uploading the footage (it becomes evidence of the case,
+//! `serve`'s uploads) or declines with a reason. Stored as `requests/v1/<id>.json`.
 
 use std::collections::BTreeSet;
 
@@ -34,6 +34,8 @@ pub struct NewRequest {
 pub enum RequestState {
     Open,
     Declined,
+    /// The owner uploaded footage: evidence of the case.
+    Answered,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,8 +44,11 @@ pub enum RequestState {
 pub struct Answer {
     pub by: String,
     pub at: DateTime<Utc>,
-    /// Why the owner declined.
+    /// Why the owner declined, or what they sent.
     pub reason: String,
+    /// The footage sent, when answered: its SHA-256 (evidence of the request's case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,12 +225,54 @@ impl<S: ObjectStore + Clone> Requests<S> {
         if reason.is_empty() || reason.len() > 1000 {
             return Err(RequestError::Invalid("say why (1 to 1000 characters)".into()));
         }
-        let answer = Answer { by: who.name.clone(), at: now, reason: reason.into() };
+        let answer = Answer { by: who.name.clone(), at: now, reason: reason.into(), evidence_sha256: None };
         let declined = FootageRequest { state: RequestState::Declined, answer: Some(answer), ..request };
         self.store.put(
             &keys::footage_request(id),
             &serde_json::to_vec_pretty(&declined).expect("requests serialise"),
         )?;
         Ok(FootageRequest { case: None, ..declined })
+    }
+
+    /// Open request `id` of one of `who`'s cameras, with its case, for the footage `who`
+    /// uploads to answer it; anything else is "not found" (or answered already).
+    pub fn to_answer(&self, who: &Principal, id: &str) -> Result<FootageRequest, RequestError> {
+        let request = self.read(id)?.ok_or_else(|| RequestError::NotFound(id.into()))?;
+        if Self::sees(who, &request, &self.cameras_of(who)?) != Some(true) {
+            return Err(RequestError::NotFound(id.into()));
+        }
+        if request.state != RequestState::Open {
+            return Err(RequestError::Answered { id: id.into(), state: request.state });
+        }
+        Ok(request)
+    }
+
+    /// Request `id` is answered with the uploaded footage `sha256` (named `filename`). A
+    /// request answered already keeps its first answer; the later footage is evidence all the
+    /// same.
+    pub fn answer(
+        &self,
+        who: &Principal,
+        id: &str,
+        sha256: &str,
+        filename: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FootageRequest, RequestError> {
+        let request = self.read(id)?.ok_or_else(|| RequestError::NotFound(id.into()))?;
+        if request.state != RequestState::Open {
+            return Ok(request);
+        }
+        let answer = Answer {
+            by: who.name.clone(),
+            at: now,
+            reason: format!("footage uploaded: {filename}"),
+            evidence_sha256: Some(sha256.into()),
+        };
+        let answered = FootageRequest { state: RequestState::Answered, answer: Some(answer), ..request };
+        self.store.put(
+            &keys::footage_request(id),
+            &serde_json::to_vec_pretty(&answered).expect("requests serialise"),
+        )?;
+        Ok(answered)
     }
 }

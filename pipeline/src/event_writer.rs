@@ -68,6 +68,11 @@ impl<T: Copy + Eq + Hash> EventWriter<T> {
     /// as it will be stored.
     pub fn add(&mut self, tag: T, detected: DetectedEvent) -> &DetectionEvent {
         let DetectedEvent { mut event, thumbnail } = detected;
+        // Stored evidence read by a job is named for its case and hash (`jobs::input_name`).
+        if let Some(evidence) = crate::jobs::evidence_of(&event.input) {
+            event.case = Some(evidence.case);
+            event.evidence_sha256 = Some(evidence.sha256);
+        }
         event.thumbnail_key = keys::thumbnail(&event.source_id, &event.event_id);
         self.push(tag, event, Some(thumbnail))
     }

@@ -6,6 +6,8 @@
 //! - [`embedded`]: the in-process detector stage: frames off a bounded channel, events out.
 //! - [`event_writer`]: where closed events go in both modes: thumbnails, then Parquet
 //!   segments closed by size or age, every write retried while the failure can clear up.
+//! - [`jobs`]: ingest jobs of stored evidence, read from the store, resumable by another worker;
+//!   [`job_runner`]: the embedded mode's queue of them inside `canvass serve`.
 //! - [`metrics`]: what the workers count for `/metrics` and `/healthz`.
 //! - [`detect_worker`] and [`checkpoint`] (feature `kafka`): the distributed detector, which
 //!   checkpoints each frames-topic partition with the data so another worker resumes it.
@@ -17,6 +19,8 @@ pub mod detect_worker;
 pub mod embedded;
 pub mod event_writer;
 pub mod inputs;
+pub mod job_runner;
+pub mod jobs;
 pub mod metrics;
 
 use std::path::PathBuf;

@@ -22,7 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 
-pub use state::{AppState, ServeSettings, Service};
+pub use state::{AppState, JobQueue, ServeSettings, Service};
 
 /// Request bodies are small JSON documents (a camera, a hold).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -57,6 +57,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::requests::create,
         routes::requests::list,
         routes::requests::decline,
+        routes::uploads::create,
+        routes::uploads::head,
+        routes::uploads::status,
+        routes::uploads::patch,
+        routes::uploads::terminate,
+        routes::jobs::list,
+        routes::jobs::get,
+        routes::jobs::reprocess,
     ),
     components(schemas(
         canvass_governance::Role,
@@ -69,16 +77,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         canvass_governance::requests::Answer,
         canvass_governance::registry::AccessLevel,
         canvass_governance::registry::CameraRegistration,
-        canvass_governance::registry::Camera
+        canvass_governance::registry::Camera,
+        routes::uploads::UploadStatus,
+        routes::jobs::Reprocess
     ))
 )]
 pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
-    use routes::{audit, cameras, cases, events, holds, requests, timeline};
+    use axum::routing::{any, head, post};
+    use routes::{audit, cameras, cases, events, holds, jobs, requests, timeline, uploads};
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
-    let api = Router::new()
+    let timed = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
         .route("/v1/search", get(events::search))
@@ -89,15 +100,31 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/cameras", get(cameras::list).post(cameras::register))
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
         .route("/v1/holds", get(holds::list).post(holds::place))
-        .route("/v1/holds/{id}/lift", axum::routing::post(holds::lift))
+        .route("/v1/holds/{id}/lift", post(holds::lift))
         .route("/v1/audit", get(audit::read))
         .route("/v1/timeline", get(timeline::timeline))
         .route("/v1/disclosures", get(audit::disclosures))
         .route("/v1/cases", get(cases::list).post(cases::create))
         .route("/v1/cases/{id}", get(cases::get))
+        .route("/v1/cases/{id}/reprocess", post(jobs::reprocess))
         .route("/v1/requests", get(requests::list).post(requests::create))
-        .route("/v1/requests/{id}/decline", axum::routing::post(requests::decline))
-        .route("/v1/{*rest}", axum::routing::any(events::not_found))
+        .route("/v1/requests/{id}/decline", post(requests::decline))
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/{*rest}", any(events::not_found))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout));
+    // Uploads stream bodies of any size for as long as bytes keep coming (an idle timeout in
+    // the handler), so neither the body limit nor the request timeout applies to them.
+    let upload_routes = Router::new()
+        .route("/v1/uploads", post(uploads::create).options(uploads::options))
+        .route(
+            "/v1/uploads/{id}",
+            head(uploads::head).get(uploads::status).patch(uploads::patch).delete(uploads::terminate),
+        )
+        .layer(DefaultBodyLimit::disable());
+    let api = timed
+        .merge(upload_routes)
         // Refusals are part of the record: whoever was refused what, and why.
         .layer(axum::middleware::from_fn_with_state(service.clone(), audit_refusals))
         // Event data, tokens' answers and the audit log stay out of browser and proxy caches.
@@ -109,10 +136,7 @@ pub fn router(service: Arc<Service>) -> Router {
         Some(dir) => api.fallback_service(web_page(&dir)),
         None => api.fallback(events::not_found),
     };
-    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(CatchPanicLayer::new())
-        .with_state(AppState(service))
+    app.layer(CatchPanicLayer::new()).with_state(AppState(service))
 }
 
 /// Audits every refusal of an authenticated caller (4xx, but 401, which the login check
@@ -182,17 +206,20 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
             ticks.tick().await;
             let service = service.clone();
             let swept = tokio::task::spawn_blocking(move || {
-                let (holds, _unreadable) = service.holds.all()?;
+                let (holds, _unreadable) = service.holds.all().map_err(|e| e.to_string())?;
                 let retention = service
                     .access
                     .retention(service.settings.retention_days, service.settings.retention_clock);
-                canvass_governance::sweep(
-                    &service.lake,
-                    &holds,
-                    &service.audit,
-                    &retention,
-                    chrono::Utc::now(),
-                )
+                let now = chrono::Utc::now();
+                // Unfinished uploads past their time go, parts and all (finished ones are evidence).
+                for upload in service.uploads.all().map_err(|e| e.to_string())? {
+                    if upload.sha256.is_none() && upload.expires_at < now {
+                        service.uploads.terminate(&upload).map_err(|e| e.to_string())?;
+                        tracing::info!(upload = %upload.id, "expired upload removed");
+                    }
+                }
+                canvass_governance::sweep(&service.lake, &holds, &service.audit, &retention, now)
+                    .map_err(|e| e.to_string())
             })
             .await;
             match swept {

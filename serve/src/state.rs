@@ -1,5 +1,6 @@
 //! What every request handler shares, and the checks every handler makes first.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -9,11 +10,15 @@ use canvass_governance::audit::AuditKey;
 use canvass_governance::cases::Cases;
 use canvass_governance::requests::Requests;
 use canvass_governance::{AccessConfig, Action, AuditLog, DisclosureBudget, Holds, Principal, Registry};
+use canvass_store::evidence::EvidenceStore;
+use canvass_store::evidence::upload::Uploads;
+use canvass_store::jobs::JobBook;
 use canvass_store::{EventLake, Store};
 use serde::Deserialize;
 use sha2::Digest;
 
 use crate::error::ApiError;
+use crate::routes::uploads::Hashing;
 
 /// Service settings beyond access (`[serve]` in the TOML file).
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +54,10 @@ pub struct ServeSettings {
     pub behind_tls_proxy: bool,
     /// The investigator's web page (the set-up step builds it into `web/dist`); served at `/`.
     pub web_dir: Option<std::path::PathBuf>,
+    /// The largest evidence file one upload may be (413 beyond it).
+    pub max_upload_bytes: u64,
+    /// An unfinished upload is removed this long after it began.
+    pub upload_expiry_hours: u32,
 }
 
 impl Default for ServeSettings {
@@ -69,6 +78,8 @@ impl Default for ServeSettings {
             tls_dir: None,
             behind_tls_proxy: false,
             web_dir: None,
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            upload_expiry_hours: 24,
         }
     }
 }
@@ -81,8 +92,23 @@ pub struct Service {
     pub disclosures: DisclosureBudget<Store>,
     pub cases: Cases<Store>,
     pub requests: Requests<Store>,
+    pub evidence: EvidenceStore<Store>,
+    pub uploads: Uploads<Store>,
+    pub jobs: JobBook<Store>,
+    /// Where new jobs go: the embedded runner or the jobs topic; without one they wait queued
+    /// in the store for a worker.
+    pub job_queue: Option<Arc<dyn JobQueue>>,
+    /// Whole-file hashes of uploads being received by this process.
+    pub hashing: Mutex<HashMap<String, Hashing>>,
+    /// Uploads a request of this process is writing.
+    pub writing: Mutex<HashSet<String>>,
     pub access: AccessConfig,
     pub settings: ServeSettings,
+}
+
+/// Where `serve` hands a new ingest job (its record is in the store already).
+pub trait JobQueue: Send + Sync {
+    fn submit(&self, id: &str) -> Result<(), String>;
 }
 
 #[derive(Clone)]
@@ -97,6 +123,12 @@ impl Service {
             registry: Registry::new(store.clone()),
             cases: Cases::new(store.clone()),
             requests: Requests::new(store.clone()),
+            evidence: EvidenceStore::new(store.clone()),
+            uploads: Uploads::new(store.clone()),
+            jobs: JobBook::new(store.clone()),
+            job_queue: None,
+            hashing: Mutex::new(HashMap::new()),
+            writing: Mutex::new(HashSet::new()),
             disclosures: DisclosureBudget::new(
                 store,
                 settings.disclosure_budget,
@@ -104,6 +136,24 @@ impl Service {
             ),
             access,
             settings,
+        }
+    }
+
+    /// Hands new jobs to `queue`.
+    pub fn with_job_queue(self, queue: Arc<dyn JobQueue>) -> Self {
+        Service { job_queue: Some(queue), ..self }
+    }
+
+    /// Passes a job (recorded already) to the queue; if that fails the record stays queued and
+    /// a restart or a worker picks it up.
+    pub fn queue_job(&self, job: &canvass_store::jobs::Job) {
+        match &self.job_queue {
+            Some(queue) => {
+                if let Err(e) = queue.submit(&job.id) {
+                    tracing::error!(job = %job.id, "cannot queue the job: {e}");
+                }
+            }
+            None => tracing::warn!(job = %job.id, "no job runner here: the job waits in the store"),
         }
     }
 

@@ -54,6 +54,8 @@ pub struct Job {
     /// report back to the job.
     pub events: Option<u64>,
     pub error: Option<String>,
+    /// A job done with a loss: what of the file could not be decoded.
+    pub warning: Option<String>,
     /// Which worker has (or last had) it.
     pub worker: Option<String>,
     pub attempts: u32,
@@ -88,6 +90,7 @@ impl Job {
             frames: 0,
             events: None,
             error: None,
+            warning: None,
             worker: None,
             attempts: 0,
             checkpoint: None,

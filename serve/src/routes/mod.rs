@@ -3,8 +3,10 @@ pub mod cameras;
 pub mod cases;
 pub mod events;
 pub mod holds;
+pub mod jobs;
 pub mod requests;
 pub mod timeline;
+pub mod uploads;
 
 use crate::error::ApiError;
 

@@ -125,18 +125,52 @@ impl Response {
 
 /// A plain HTTP/1.1 exchange, one connection per request.
 pub fn call(server: &Server, method: &str, path: &str, who: Option<&str>, body: Option<&[u8]>) -> Response {
+    let headers: &[(&str, &str)] =
+        if body.is_some_and(|b| !b.is_empty()) { &[("Content-Type", "application/json")] } else { &[] };
+    call_with(server, method, path, who, headers, body.unwrap_or_default())
+}
+
+/// `call` with headers of the caller's choosing (Content-Length is added).
+pub fn call_with(
+    server: &Server,
+    method: &str,
+    path: &str,
+    who: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = send_head(server, method, path, who, headers, body.len());
+    let _ = stream.write_all(body);
+    read_response(stream)
+}
+
+/// Opens a connection and sends a request's head, announcing `length` body bytes: the caller
+/// sends the body (or not all of it).
+pub fn send_head(
+    server: &Server,
+    method: &str,
+    path: &str,
+    who: Option<&str>,
+    headers: &[(&str, &str)],
+    length: usize,
+) -> TcpStream {
     let mut stream = TcpStream::connect(server.addr).unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: canvass\r\nConnection: close\r\n");
     if let Some(who) = who {
         request.push_str(&format!("Authorization: Bearer token-{who}\r\n"));
     }
-    let body = body.unwrap_or_default();
-    if !body.is_empty() {
-        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if length > 0 || method == "PATCH" || method == "POST" {
+        request.push_str(&format!("Content-Length: {length}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).unwrap();
-    let _ = stream.write_all(body);
+    stream
+}
+
+pub fn read_response(mut stream: TcpStream) -> Response {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
@@ -147,6 +181,16 @@ pub fn call(server: &Server, method: &str, path: &str, who: Option<&str>, body: 
         body = unchunk(&body);
     }
     Response { status, head, body }
+}
+
+impl Response {
+    /// A response header's value (names compared without case).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+        })
+    }
 }
 
 pub fn unchunk(mut data: &[u8]) -> Vec<u8> {

@@ -5,12 +5,15 @@
 //!   with `canvass-kind: end-of-input` and an [`EndOfInput`] JSON value, so detectors close that
 //!   input's tracks.
 //! - events topic: every closed event as JSON, key = source id, for real-time consumers.
+//! - jobs topic: ingest jobs of stored evidence for the `canvass ingest --jobs` workers (see
+//!   [`jobs`]).
 //! - dead-letter topic: messages a worker could not use, unchanged, with the reason and where
 //!   they came from in headers.
 //!
 //! Topic names carry a version (`canvass.frames.v1`): a new wire format gets new topics.
 
 mod consumer;
+pub mod jobs;
 mod producer;
 mod settings;
 

@@ -63,6 +63,12 @@ impl Producer {
         Producer::with_defaults(settings, &[("enable.idempotence", "false")])
     }
 
+    /// The producer for the jobs topic: idempotent, every job id acknowledged before the
+    /// upload that made it is answered.
+    pub fn for_jobs(settings: &KafkaSettings) -> Result<Producer, KafkaError> {
+        Producer::with_defaults(settings, &[])
+    }
+
     fn with_defaults(settings: &KafkaSettings, extra: &[(&str, &str)]) -> Result<Producer, KafkaError> {
         let mut config = settings.client_config();
         // The user's properties (in `config` already) win, then `extra`, then these.

@@ -17,6 +17,8 @@ pub struct Topics {
     pub frames: String,
     pub events: String,
     pub dead_letter: String,
+    /// Ingest jobs of stored evidence.
+    pub jobs: String,
 }
 
 impl Default for Topics {
@@ -25,6 +27,7 @@ impl Default for Topics {
             frames: "canvass.frames.v1".into(),
             events: "canvass.events.v1".into(),
             dead_letter: "canvass.dead-letter.v1".into(),
+            jobs: "canvass.jobs.v1".into(),
         }
     }
 }
@@ -37,6 +40,8 @@ pub struct KafkaSettings {
     pub topics: Topics,
     /// Consumer group of the detector workers.
     pub group: String,
+    /// Consumer group of the ingest workers that take jobs (`canvass ingest --jobs`).
+    pub jobs_group: String,
     /// Partitions of the frames topic when the workers create it: the most detector workers
     /// that can share the load.
     pub partitions: i32,
@@ -60,6 +65,7 @@ impl Default for KafkaSettings {
             brokers: "localhost:9092".into(),
             topics: Topics::default(),
             group: "canvass-detectors".into(),
+            jobs_group: "canvass-ingest-jobs".into(),
             partitions: 12,
             replication: 1,
             create_topics: true,
@@ -97,6 +103,8 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
         NewTopic::new(&t.frames, settings.partitions, replication()).set("retention.ms", &frames_ms),
         NewTopic::new(&t.events, settings.partitions, replication()).set("retention.ms", &events_ms),
         NewTopic::new(&t.dead_letter, 1, replication()).set("retention.ms", &events_ms),
+        // A job's message must outlive the job (it is committed when the job is finished).
+        NewTopic::new(&t.jobs, settings.partitions, replication()).set("retention.ms", &events_ms),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin

@@ -1,0 +1,239 @@
+//! Running an ingest job of stored evidence, in either mode: the original is read from the
+//! store by ranged reads (no local copy), decoded from its start, and its frames handed on from
+//! the job's checkpoint; the job's record says how far it got.
+//!
+//! Frames of stored evidence are named `evidence://<case>/<sha256>` whoever reads them and from
+//! wherever, so a resumed or repeated job makes the same event ids, and the events carry their
+//! case and evidence by that name (`evidence_of`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use canvass_ingest::{IngestConfig, IngestError, IngestReport};
+use canvass_schemas::FrameMessage;
+use canvass_store::evidence::EvidenceStore;
+use canvass_store::jobs::{Job, JobBook, JobCheckpoint, JobState};
+use canvass_store::{Store, StoreError};
+use canvass_transport::{FrameSink, TransportError};
+use chrono::{DateTime, Utc};
+
+use crate::inputs::{EvidenceRef, OwnerGate};
+
+const SCHEME: &str = "evidence://";
+
+/// How often a running job's record is rewritten (and, for Kafka, its frames made durable).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
+/// The name frames and events of stored evidence carry.
+pub fn input_name(case: &str, sha256: &str) -> String {
+    format!("{SCHEME}{case}/{sha256}")
+}
+
+/// The stored evidence an input name stands for, if it is one.
+pub fn evidence_of(input: &str) -> Option<EvidenceRef> {
+    let (case, sha256) = input.strip_prefix(SCHEME)?.split_once('/')?;
+    let hex = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !case.is_empty()).then(|| EvidenceRef { case: case.into(), sha256: sha256.into() })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Evidence(#[from] canvass_store::evidence::EvidenceError),
+    #[error("the stored evidence is gone: {0}")]
+    NoEvidence(String),
+    /// The camera's owner does not allow its footage to be processed.
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot load the detection models: {0}")]
+    Models(String),
+    #[error("cannot audit the read of the evidence: {0}")]
+    Audit(String),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+/// Hands frames on from the checkpoint, and checkpoints the job as they go.
+struct JobSink<'a> {
+    inner: &'a mut dyn FrameSink,
+    book: &'a JobBook<Store>,
+    job: &'a mut Job,
+    skip_below: u64,
+    origin: Option<DateTime<Utc>>,
+    duration_us: Arc<AtomicI64>,
+    last_checkpoint: Instant,
+}
+
+impl JobSink<'_> {
+    /// Makes the frames sent so far durable, then records that they are.
+    fn checkpoint(&mut self, next_sequence: u64, media_us: i64) -> Result<(), TransportError> {
+        self.inner.flush()?;
+        let media_s = media_us as f64 / 1e6;
+        self.job.media_s_done = media_s;
+        self.job.frames = next_sequence;
+        let total = self.duration_us.load(Ordering::Relaxed);
+        self.job.media_s_total = (total > 0).then(|| total as f64 / 1e6);
+        if let Some(origin) = self.origin {
+            self.job.checkpoint = Some(JobCheckpoint { next_sequence, media_s, wall_clock_origin: origin });
+        }
+        self.job.updated_at = Utc::now();
+        // A lost progress write costs a longer replay after a crash, not the job.
+        if let Err(e) = self.book.update(self.job) {
+            tracing::warn!(job = %self.job.id, "cannot record the job's progress: {e}");
+        }
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+}
+
+impl FrameSink for JobSink<'_> {
+    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+        let h = &frame.header;
+        self.origin.get_or_insert_with(|| h.wall_time - chrono::Duration::microseconds(h.media_time_us));
+        if h.sequence >= self.skip_below {
+            self.inner.send(frame)?;
+        }
+        if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            self.checkpoint(h.sequence + 1, h.media_time_us)?;
+        }
+        Ok(())
+    }
+
+    fn end_input(&mut self, source_id: &str, input: &str) -> Result<(), TransportError> {
+        self.inner.end_input(source_id, input)
+    }
+
+    fn flush(&mut self) -> Result<(), TransportError> {
+        self.inner.flush()
+    }
+}
+
+/// Runs `job` into `sink` as worker `worker`: checks the camera owner's policy, marks the job
+/// running, reads the stored original (audited) from the job's checkpoint if an earlier worker
+/// got that far, says the input ended, and leaves the record running with its last progress;
+/// the caller marks it finished (it knows when the frames' events are in).
+pub fn run(
+    store: &Store,
+    gate: &OwnerGate,
+    job: &mut Job,
+    worker: &str,
+    config: &IngestConfig,
+    sink: &mut dyn FrameSink,
+) -> Result<IngestReport, JobError> {
+    let book = JobBook::new(store.clone());
+    let evidence = EvidenceStore::new(store.clone());
+    let manifest = evidence
+        .manifest(&job.case, &job.sha256)?
+        .ok_or_else(|| JobError::NoEvidence(format!("{} of case {}", job.sha256, job.case)))?;
+    gate.registry.owner_allows(&job.source_id, None, false).map_err(JobError::Refused)?;
+    gate.audit
+        .record(canvass_governance::Action {
+            actor: worker.into(),
+            role: "system".into(),
+            action: "evidence_read".into(),
+            case: Some(job.case.clone()),
+            purpose: Some(format!("ingest job ({})", job.reason)),
+            agency: None,
+            detail: serde_json::json!({ "job": job.id, "sha256": job.sha256, "attempt": job.attempts + 1 }),
+            result_count: None,
+        })
+        .map_err(|e| JobError::Audit(e.to_string()))?;
+    job.state = JobState::Running;
+    job.worker = Some(worker.into());
+    job.attempts += 1;
+    job.error = None;
+    job.updated_at = Utc::now();
+    book.update(job)?;
+
+    let resume = job.checkpoint.clone();
+    if let Some(at) = &resume {
+        tracing::info!(job = %job.id, from_frame = at.next_sequence, media_s = at.media_s, "resuming");
+    }
+    // A resumed job keeps the wall clock its frames were first given.
+    let config = IngestConfig {
+        start: resume.as_ref().map(|r| r.wall_clock_origin).or(config.start),
+        ..config.clone()
+    };
+    let name = input_name(&job.case, &job.sha256);
+    let source_id = job.source_id.clone();
+    let duration_us = Arc::new(AtomicI64::new(0));
+    let seen_duration = duration_us.clone();
+    let mut job_sink = JobSink {
+        inner: sink,
+        book: &book,
+        job,
+        skip_below: resume.as_ref().map_or(0, |r| r.next_sequence),
+        origin: resume.as_ref().map(|r| r.wall_clock_origin),
+        duration_us,
+        last_checkpoint: Instant::now(),
+    };
+    let result = canvass_ingest::ingest_reader(
+        Box::new(evidence.open(&manifest)),
+        &name,
+        &source_id,
+        &config,
+        &mut job_sink,
+        &mut |progress| {
+            if let Some(d) = progress.duration_us {
+                seen_duration.store(d, Ordering::Relaxed);
+            }
+        },
+    );
+    // Frames sent before a failure (a truncated file) are real footage: their tracks close too.
+    job_sink.end_input(&source_id, &name).map_err(|e| JobError::Ingest(e.into()))?;
+    job_sink.flush().map_err(|e| JobError::Ingest(e.into()))?;
+    let report = result?;
+    job_sink
+        .checkpoint(report.frames_sampled, report.media_end_us)
+        .map_err(|e| JobError::Ingest(e.into()))?;
+    Ok(report)
+}
+
+/// Records how `job` ended: done (with what was lost, when a cut or unreadable file gave only
+/// its first part) or failed, and the events found where the mode counts them.
+pub fn finish(
+    store: &Store,
+    job: &mut Job,
+    result: &Result<IngestReport, JobError>,
+    events: Option<u64>,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => job.state = JobState::Done,
+        Err(JobError::Ingest(
+            e @ (IngestError::Truncated { frames_sampled, .. } | IngestError::Read { frames_sampled, .. }),
+        )) if *frames_sampled > 0 => {
+            job.state = JobState::Done;
+            job.warning = Some(e.to_string());
+        }
+        Err(e) => {
+            job.state = JobState::Failed;
+            job.error = Some(e.to_string());
+        }
+    }
+    if job.state == JobState::Done {
+        job.events = events;
+        if let (Ok(_), Some(total)) = (result, job.media_s_total) {
+            job.media_s_done = total.max(job.media_s_done);
+        }
+    }
+    job.updated_at = Utc::now();
+    JobBook::new(store.clone()).update(job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_names_round_trip_and_nothing_else_is_evidence() {
+        let sha = "ab".repeat(32);
+        let name = input_name("2026-1", &sha);
+        assert_eq!(evidence_of(&name), Some(EvidenceRef { case: "2026-1".into(), sha256: sha.clone() }));
+        assert_eq!(evidence_of("/cases/2026-1/clip.mp4"), None);
+        assert_eq!(evidence_of("evidence://2026-1/not-a-hash"), None);
+        assert_eq!(evidence_of(&format!("evidence:///{sha}")), None);
+    }
+}
