@@ -80,3 +80,18 @@ impl IngestArgs {
         }
     }
 }
+
+/// The file's `[ingest]` over the defaults, for jobs of stored evidence (no flags of their own).
+pub fn file_defaults(file: &FileConfig) -> anyhow::Result<IngestConfig> {
+    let none = IngestArgs {
+        source: None,
+        fps: None,
+        start: None,
+        max_side: None,
+        jpeg_quality: None,
+        decoder_threads: None,
+        live: false,
+        max_retries: None,
+    };
+    none.config(file, 1)
+}

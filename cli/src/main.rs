@@ -7,6 +7,7 @@ mod data_arg;
 mod detector_args;
 mod event_table;
 mod ingest_args;
+mod job_worker;
 mod progress;
 mod worker_args;
 
@@ -49,6 +50,8 @@ enum Command {
     /// Cases and their stored evidence.
     #[command(subcommand)]
     Case(commands::case::CaseCommand),
+    /// Ingest jobs of stored evidence (uploads, reprocessing) and where they stand.
+    Jobs(commands::jobs::JobsArgs),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::governance::AuditCommand),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Models(command) => commands::models::run(command, &file),
         Command::Serve(args) => commands::serve::run(args, &file),
         Command::Case(command) => commands::case::run(command, &file),
+        Command::Jobs(args) => commands::jobs::run(args, &file),
         Command::Audit(command) => commands::governance::audit(command, &file),
         Command::Janitor(args) => commands::governance::janitor(args, &file),
         Command::Token => commands::governance::token(),

@@ -22,7 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 
-pub use state::{AppState, JobQueue, ServeSettings, Service};
+pub use state::{AppState, JobQueue, JobRunner, ServeSettings, Service};
 
 /// Request bodies are small JSON documents (a camera, a hold).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

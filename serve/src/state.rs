@@ -58,6 +58,17 @@ pub struct ServeSettings {
     pub max_upload_bytes: u64,
     /// An unfinished upload is removed this long after it began.
     pub upload_expiry_hours: u32,
+    /// Who runs ingest jobs of uploaded evidence: `embedded` (this process, one at a time),
+    /// `kafka` (the jobs topic, for `canvass ingest --jobs` workers) or `off` (they wait).
+    pub jobs: JobRunner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobRunner {
+    Embedded,
+    Kafka,
+    Off,
 }
 
 impl Default for ServeSettings {
@@ -80,6 +91,7 @@ impl Default for ServeSettings {
             web_dir: None,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_expiry_hours: 24,
+            jobs: JobRunner::Embedded,
         }
     }
 }

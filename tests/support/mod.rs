@@ -64,3 +64,4 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn describe(out: &Output) -> String {
     format!("status {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(), text(&out.stdout), text(&out.stderr))
 }
+pub mod http;

@@ -1,5 +1,6 @@
 //! `canvass ingest`: the distributed mode's ingest worker. Decodes files and streams and
-//! publishes the sampled frames to the frames topic, then an end-of-input marker per input.
+//! publishes the sampled frames to the frames topic, then an end-of-input marker per input;
+//! with `--jobs`, takes ingest jobs of stored evidence off the jobs topic instead.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -22,8 +23,13 @@ pub struct IngestWorkerArgs {
     ingest: IngestArgs,
     #[command(flatten)]
     worker: WorkerArgs,
+    /// Take ingest jobs of stored evidence (uploads, reprocessing) off the jobs topic, one at
+    /// a time, with the other `--jobs` workers of the group, until stopped. A job whose worker
+    /// died is resumed by another from its last checkpoint.
+    #[arg(long, conflicts_with = "inputs")]
+    jobs: bool,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
-    #[arg(required = true, value_name = "FILE_OR_URL")]
+    #[arg(required_unless_present = "jobs", value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
 }
 
@@ -48,7 +54,11 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     }
     let producer = Producer::for_frames(&settings)?;
     let mut sink = MeteredSink::new(KafkaFrameSink::new(producer, &settings), metrics.clone());
-    let gate = OwnerGate::new(args.worker.store(file)?, file.audit_key()?);
+    let store = args.worker.store(file)?;
+    let gate = OwnerGate::new(store.clone(), file.audit_key()?);
+    if args.jobs {
+        return crate::job_worker::run(&store, &gate, &settings, &config, &mut sink, &metrics);
+    }
 
     let mut failures = 0usize;
     for input in &args.inputs {

@@ -3,6 +3,7 @@ pub mod check_config;
 pub mod detect;
 pub mod governance;
 pub mod ingest;
+pub mod jobs;
 pub mod models;
 pub mod probe;
 pub mod run;

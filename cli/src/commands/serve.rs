@@ -5,11 +5,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use canvass_serve::Service;
+use canvass_pipeline::inputs::OwnerGate;
+use canvass_pipeline::job_runner::EmbeddedJobs;
+use canvass_serve::{JobQueue, JobRunner, Service};
 use canvass_store::Store;
+use canvass_transport::kafka::ensure_topics;
+use canvass_transport::kafka::jobs::JobPublisher;
 
 use crate::config::FileConfig;
 use crate::data_arg::DataArg;
+use crate::detector_args::DetectorArgs;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -32,6 +37,16 @@ pub struct ServeArgs {
     /// when it exists]
     #[arg(long, env = "CANVASS_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// Who runs the ingest jobs of uploaded evidence: embedded (this process), kafka (the jobs
+    /// topic, for `canvass ingest --jobs` workers) or off. [default: [serve] jobs, else embedded]
+    #[arg(long, env = "CANVASS_JOBS", value_parser = ["embedded", "kafka", "off"])]
+    jobs: Option<String>,
+    /// Kafka bootstrap servers for --jobs kafka. [default: [kafka] brokers]
+    #[arg(long, env = "CANVASS_KAFKA_BROKERS")]
+    brokers: Option<String>,
+    /// The models the embedded job runner uses.
+    #[command(flatten)]
+    detector: DetectorArgs,
 }
 
 pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -67,11 +82,23 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         (None, None) => plain_or_self_signed(&settings)?,
         _ => anyhow::bail!("[serve] tls_cert and tls_key go together"),
     };
+    if let Some(jobs) = &args.jobs {
+        settings.jobs = match jobs.as_str() {
+            "kafka" => JobRunner::Kafka,
+            "off" => JobRunner::Off,
+            _ => JobRunner::Embedded,
+        };
+    }
     let data = file.store_location(args.data.dir.clone());
-    let store: Store = file.store(args.data.dir)?;
+    let store: Store = file.store(args.data.dir.clone())?;
     let listen = settings.listen.clone();
-    let service = Arc::new(Service::new(store, access, settings, file.audit_key()?));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let queue = job_queue(&args.detector, args.brokers.as_deref(), file, &settings, &store, &runtime)?;
+    let mut service = Service::new(store, access, settings, file.audit_key()?);
+    if let Some(queue) = queue {
+        service = service.with_job_queue(queue);
+    }
+    let service = Arc::new(service);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
@@ -81,6 +108,56 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         canvass_serve::serve(service, listener, tls, shutdown_signal()).await.context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The embedded runner inside this process, or the Kafka jobs topic; none when jobs are off.
+fn job_queue(
+    detector: &DetectorArgs,
+    brokers: Option<&str>,
+    file: &FileConfig,
+    settings: &canvass_serve::ServeSettings,
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<Arc<dyn JobQueue>>> {
+    Ok(match settings.jobs {
+        JobRunner::Off => None,
+        JobRunner::Embedded => {
+            let gate = OwnerGate::new(store.clone(), file.audit_key()?);
+            let ingest = crate::ingest_args::file_defaults(file)?;
+            let runner = EmbeddedJobs::start(store.clone(), gate, detector.config(file), ingest)?;
+            tracing::info!("ingest jobs run in this process");
+            Some(Arc::new(Embedded(runner)))
+        }
+        JobRunner::Kafka => {
+            let mut kafka = file.kafka.clone();
+            if let Some(brokers) = brokers {
+                kafka.brokers = brokers.into();
+            }
+            if kafka.create_topics {
+                runtime.block_on(ensure_topics(&kafka)).with_context(|| {
+                    format!("cannot create the topics on the Kafka brokers at {}", kafka.brokers)
+                })?;
+            }
+            tracing::info!(topic = %kafka.topics.jobs, "ingest jobs go to the jobs topic");
+            Some(Arc::new(Topic(JobPublisher::new(&kafka)?)))
+        }
+    })
+}
+
+struct Embedded(EmbeddedJobs);
+
+impl JobQueue for Embedded {
+    fn submit(&self, id: &str) -> Result<(), String> {
+        self.0.submit(id)
+    }
+}
+
+struct Topic(JobPublisher);
+
+impl JobQueue for Topic {
+    fn submit(&self, id: &str) -> Result<(), String> {
+        self.0.publish(id).map_err(|e| e.to_string())
+    }
 }
 
 /// Plain HTTP on loopback, or behind a TLS proxy when told so; HTTPS with a self-signed
