@@ -2,9 +2,7 @@
 //! bounded channel on their own thread, every frame through every model, events written as
 //! their tracks close. A frame that cannot be read is reported and skipped.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use canvass_detector::{DetectedEvent, Detector};
@@ -14,7 +12,6 @@ use canvass_transport::channel::{ChannelSink, channel};
 
 use crate::StageError;
 use crate::event_writer::EventWriter;
-use crate::inputs::EvidenceRef;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
 pub const CHANNEL_CAPACITY: usize = 16;
@@ -31,28 +28,9 @@ pub struct DetectionSummary {
     pub events: Vec<DetectionEvent>,
 }
 
-/// Which inputs are stored evidence, by input name: their events carry the case and hash.
-#[derive(Clone, Default)]
-pub struct Custody(Arc<Mutex<HashMap<String, EvidenceRef>>>);
-
-impl Custody {
-    /// Marks `input` (as frames name it) as evidence `evidence`, before it is ingested.
-    pub fn insert(&self, input: &str, evidence: EvidenceRef) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(input.to_string(), evidence);
-    }
-
-    fn apply(&self, event: &mut DetectionEvent) {
-        if let Some(evidence) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&event.input) {
-            event.case = Some(evidence.case.clone());
-            event.evidence_sha256 = Some(evidence.sha256.clone());
-        }
-    }
-}
-
 /// The running stage: ingest sends into `sink`; `finish` waits for the stage to drain.
 pub struct DetectStage {
     pub sink: ChannelSink,
-    pub custody: Custody,
     thread: JoinHandle<Result<DetectionSummary, StageError>>,
 }
 
@@ -66,15 +44,11 @@ impl DetectStage {
         on_error: impl Fn(&str) + Send + 'static,
     ) -> Result<Self, StageError> {
         let (sink, source) = channel(CHANNEL_CAPACITY);
-        let custody = Custody::default();
-        let custody_of_events = custody.clone();
         let thread = std::thread::Builder::new()
             .name("detect".into())
-            .spawn(move || {
-                detect_frames(source, detector, events, &custody_of_events, dump_dir.as_deref(), &on_error)
-            })
+            .spawn(move || detect_frames(source, detector, events, dump_dir.as_deref(), &on_error))
             .map_err(StageError::io("the detector thread"))?;
-        Ok(DetectStage { sink, custody, thread })
+        Ok(DetectStage { sink, thread })
     }
 
     /// Closes the queue and waits for every frame in it to be processed and written.
@@ -88,14 +62,12 @@ fn detect_frames(
     mut source: impl FrameSource,
     mut detector: Detector,
     mut events: EventWriter,
-    custody: &Custody,
     dump_dir: Option<&Path>,
     on_error: &dyn Fn(&str),
 ) -> Result<DetectionSummary, StageError> {
     let mut summary = DetectionSummary::default();
     let record = |closed: Vec<DetectedEvent>, events: &mut EventWriter, summary: &mut DetectionSummary| {
-        for mut detected in closed {
-            custody.apply(&mut detected.event);
+        for detected in closed {
             summary.events.push(events.add((), detected).clone());
         }
     };

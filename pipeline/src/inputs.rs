@@ -48,6 +48,9 @@ pub enum InputError {
     /// The owner revoked live access while the stream ran; ingest stopped.
     #[error("stopped: {0}")]
     Revoked(String),
+    /// The stored original could not be found or read.
+    #[error("{0}")]
+    Evidence(String),
     #[error(transparent)]
     Ingest(#[from] IngestError),
 }
@@ -105,6 +108,38 @@ pub fn ingest(
         Some(why) => Err(InputError::Revoked(why)),
         None => Ok(result?),
     }
+}
+
+/// Ingests stored evidence `evidence` (`job.evidence`) into `sink`, read from the store by
+/// ranged reads (no local copy) and named for its case and hash (`jobs::input_name`), so every
+/// run of it, in either mode, makes the same event ids. Files handed over are footage the
+/// owner's policy allows unless the camera's registration says otherwise.
+pub fn ingest_stored(
+    gate: &OwnerGate,
+    store: &Store,
+    job: &Job,
+    evidence: &EvidenceRef,
+    config: &IngestConfig,
+    sink: &mut dyn FrameSink,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<IngestReport, InputError> {
+    gate.registry.owner_allows(&job.source_id, None, false).map_err(InputError::Refused)?;
+    let stored = canvass_store::evidence::EvidenceStore::new(store.clone());
+    let gone = || format!("stored evidence {} of case {} is gone", evidence.sha256, evidence.case);
+    let manifest = stored
+        .manifest(&evidence.case, &evidence.sha256)
+        .map_err(|e| InputError::Evidence(e.to_string()))?
+        .ok_or_else(|| InputError::Evidence(gone()))?;
+    let name = crate::jobs::input_name(&evidence.case, &evidence.sha256);
+    let config = IngestConfig { start: job.start, ..config.clone() };
+    Ok(canvass_ingest::ingest_reader(
+        Box::new(stored.open(&manifest)),
+        &name,
+        &job.source_id,
+        &config,
+        sink,
+        on_progress,
+    )?)
 }
 
 /// Watches a running stream: passes the run's stop on, and stops the stream (and audits it)
@@ -224,7 +259,8 @@ impl IngestLog {
     pub fn files_to_reprocess(&self, source: Option<&str>) -> Result<Vec<Job>, StageError> {
         let mut latest: BTreeMap<String, Job> = BTreeMap::new();
         for entry in self.entries()? {
-            let is_file = matches!(InputSpec::parse(&entry.input), InputSpec::File(_));
+            let is_file =
+                entry.evidence.is_some() || matches!(InputSpec::parse(&entry.input), InputSpec::File(_));
             if !entry.ok || !is_file || source.is_some_and(|s| s != entry.source_id) {
                 continue;
             }

@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 
 use canvass_ingest::{IngestConfig, IngestError, IngestReport};
 use canvass_schemas::FrameMessage;
-use canvass_store::evidence::EvidenceStore;
 use canvass_store::jobs::{Job, JobBook, JobCheckpoint, JobState};
 use canvass_store::{Store, StoreError};
 use canvass_transport::{FrameSink, TransportError};
 use chrono::{DateTime, Utc};
 
-use crate::inputs::{EvidenceRef, OwnerGate};
+use crate::inputs::{EvidenceRef, InputError, OwnerGate};
 
 const SCHEME: &str = "evidence://";
 
@@ -42,8 +41,6 @@ pub enum JobError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
-    Evidence(#[from] canvass_store::evidence::EvidenceError),
-    #[error("the stored evidence is gone: {0}")]
     NoEvidence(String),
     /// The camera's owner does not allow its footage to be processed.
     #[error("{0}")]
@@ -54,6 +51,16 @@ pub enum JobError {
     Audit(String),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+}
+
+impl From<InputError> for JobError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Refused(why) | InputError::Revoked(why) => JobError::Refused(why),
+            InputError::Evidence(why) => JobError::NoEvidence(why),
+            InputError::Ingest(e) => JobError::Ingest(e),
+        }
+    }
 }
 
 /// Hands frames on from the checkpoint, and checkpoints the job as they go.
@@ -124,11 +131,6 @@ pub fn run(
     sink: &mut dyn FrameSink,
 ) -> Result<IngestReport, JobError> {
     let book = JobBook::new(store.clone());
-    let evidence = EvidenceStore::new(store.clone());
-    let manifest = evidence
-        .manifest(&job.case, &job.sha256)?
-        .ok_or_else(|| JobError::NoEvidence(format!("{} of case {}", job.sha256, job.case)))?;
-    gate.registry.owner_allows(&job.source_id, None, false).map_err(JobError::Refused)?;
     gate.audit
         .record(canvass_governance::Action {
             actor: worker.into(),
@@ -152,13 +154,14 @@ pub fn run(
     if let Some(at) = &resume {
         tracing::info!(job = %job.id, from_frame = at.next_sequence, media_s = at.media_s, "resuming");
     }
-    // A resumed job keeps the wall clock its frames were first given.
-    let config = IngestConfig {
+    let evidence = EvidenceRef { case: job.case.clone(), sha256: job.sha256.clone() };
+    let input = crate::inputs::Job {
+        input: input_name(&job.case, &job.sha256),
+        source_id: job.source_id.clone(),
+        // A resumed job keeps the wall clock its frames were first given.
         start: resume.as_ref().map(|r| r.wall_clock_origin).or(config.start),
-        ..config.clone()
+        evidence: Some(evidence.clone()),
     };
-    let name = input_name(&job.case, &job.sha256);
-    let source_id = job.source_id.clone();
     let duration_us = Arc::new(AtomicI64::new(0));
     let seen_duration = duration_us.clone();
     let mut job_sink = JobSink {
@@ -170,11 +173,12 @@ pub fn run(
         duration_us,
         last_checkpoint: Instant::now(),
     };
-    let result = canvass_ingest::ingest_reader(
-        Box::new(evidence.open(&manifest)),
-        &name,
-        &source_id,
-        &config,
+    let result = crate::inputs::ingest_stored(
+        gate,
+        store,
+        &input,
+        &evidence,
+        config,
         &mut job_sink,
         &mut |progress| {
             if let Some(d) = progress.duration_us {
@@ -182,6 +186,7 @@ pub fn run(
             }
         },
     );
+    let (source_id, name) = (input.source_id, input.input);
     // Frames sent before a failure (a truncated file) are real footage: their tracks close too.
     job_sink.end_input(&source_id, &name).map_err(|e| JobError::Ingest(e.into()))?;
     job_sink.flush().map_err(|e| JobError::Ingest(e.into()))?;

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use canvass_detector::Detector;
 use canvass_ingest::{IngestReport, InputSpec};
 use canvass_pipeline::embedded::{DetectStage, DetectionSummary};
-use canvass_pipeline::inputs::{IngestLog, InputError, Job, OwnerGate};
+use canvass_pipeline::inputs::{EvidenceRef, IngestLog, InputError, Job, OwnerGate};
 use canvass_pipeline::{EventWriter, SEGMENT_MAX_AGE};
 use canvass_schemas::DetectionEvent;
 use canvass_store::EventLake;
@@ -35,20 +35,29 @@ pub struct RunArgs {
     #[command(flatten)]
     detector: DetectorArgs,
     /// Re-run every evidence file in the data folder's ingest log (or only --source's) with
-    /// the current models, keeping each file's source id and wall clock. A newer model's events
-    /// are added beside the old ones; search shows the newest model's.
+    /// the current models, keeping each file's source id and wall clock; with --case, every
+    /// original stored under that case (uploads included). Stored originals are read from the
+    /// store, so the files need not be on the disk any more. A newer model's events are added
+    /// beside the old ones; search shows the newest model's.
     #[arg(long, conflicts_with = "inputs")]
     reprocess: bool,
-    /// Store each input file as evidence of this case (see `canvass case`) before ingesting
-    /// it: kept encrypted in the store, addressed by its SHA-256, and what `--reprocess` reads.
-    #[arg(long, value_name = "CASE_ID", conflicts_with = "reprocess")]
+    /// Store each input file as evidence of this case (see `canvass case`) and ingest the
+    /// stored original: kept encrypted in the store, addressed by its SHA-256, and what
+    /// `--reprocess` reads. With --reprocess: reprocess this case's stored originals.
+    #[arg(long, value_name = "CASE_ID")]
     case: Option<String>,
+    /// With --reprocess --case: only originals submitted at or after this time (RFC 3339) ...
+    #[arg(long, requires = "reprocess")]
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// ... and before this time.
+    #[arg(long, requires = "reprocess")]
+    to: Option<chrono::DateTime<chrono::Utc>>,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
     #[arg(required_unless_present = "reprocess", value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
 }
 
-fn jobs(args: &RunArgs, log: &IngestLog) -> anyhow::Result<Vec<Job>> {
+fn jobs(args: &RunArgs, log: &IngestLog, store: &canvass_store::Store) -> anyhow::Result<Vec<Job>> {
     if !args.reprocess {
         return Ok(args
             .inputs
@@ -65,15 +74,47 @@ fn jobs(args: &RunArgs, log: &IngestLog) -> anyhow::Result<Vec<Job>> {
         bail!("--reprocess keeps each file's recorded wall clock: leave out --start");
     }
     let source = args.ingest.source.as_deref().map(canvass_ingest::sanitize_source_id);
-    Ok(log.files_to_reprocess(source.as_deref())?)
+    let Some(case) = &args.case else {
+        if args.from.is_some() || args.to.is_some() {
+            bail!("--from and --to pick a case's originals: give --case too");
+        }
+        return Ok(log.files_to_reprocess(source.as_deref())?);
+    };
+    // The case's stored originals, with the wall clock each was last ingested with.
+    let clocks: std::collections::HashMap<String, _> = log
+        .entries()?
+        .into_iter()
+        .filter(|e| e.ok)
+        .filter_map(|e| Some((e.evidence?.sha256, e.wall_clock_origin)))
+        .collect();
+    let mut jobs = Vec::new();
+    for manifest in canvass_store::evidence::EvidenceStore::new(store.clone()).list(case)? {
+        let source_id =
+            manifest.source_id.clone().unwrap_or_else(|| args.ingest.source_id(&manifest.original_name));
+        let wanted = source.as_ref().is_none_or(|s| *s == source_id)
+            && args.from.is_none_or(|from| manifest.submitted_at >= from)
+            && args.to.is_none_or(|to| manifest.submitted_at < to);
+        if wanted {
+            jobs.push(Job {
+                input: canvass_pipeline::jobs::input_name(case, &manifest.sha256),
+                source_id,
+                start: clocks.get(&manifest.sha256).copied().flatten(),
+                evidence: Some(EvidenceRef { case: case.clone(), sha256: manifest.sha256 }),
+            });
+        }
+    }
+    if jobs.is_empty() {
+        bail!("nothing to reprocess: case {case} has no stored originals that match");
+    }
+    Ok(jobs)
 }
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let config = args.ingest.config(file, args.inputs.len())?;
     let store = file.store(args.data.dir.clone())?;
     let log = IngestLog::new(store.clone());
-    let jobs = jobs(&args, &log)?;
-    if let Some(case) = &args.case {
+    let jobs = jobs(&args, &log, &store)?;
+    if let Some(case) = args.case.as_ref().filter(|_| !args.reprocess) {
         let cases = canvass_governance::cases::Cases::new(store.clone());
         if cases.get(&case_arg::operator(), case).is_err() {
             bail!("no case {case}: open it first (canvass case create {case} --title ... --agency ...)");
@@ -95,11 +136,15 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let mut failures = 0usize;
     let mut rows = Vec::new();
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
-    let custody =
-        Custody { store: &store, audit: case_arg::audit_log(&store, file)?, case: args.case.as_deref() };
+    let custody = Custody {
+        store: &store,
+        audit: case_arg::audit_log(&store, file)?,
+        case: args.case.as_deref(),
+        reprocess: args.reprocess,
+    };
     for job in &jobs {
         let name = InputSpec::parse(&job.input).display_name();
-        let (job, copy) = match custody.prepare(job) {
+        let job = match custody.prepare(job) {
             Ok(prepared) => prepared,
             Err(e) => {
                 eprintln!("error: {name}: {e:#}");
@@ -107,20 +152,21 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        // Stored evidence is read from a private copy but keeps the name (and event ids) it
-        // was ingested under.
-        let config = canvass_ingest::IngestConfig {
-            input_name: copy.as_ref().map(|_| name.clone()),
-            ..config.clone()
-        };
-        if let Some(evidence) = &job.evidence {
-            stage.custody.insert(&name, evidence.clone());
-        }
         let mut progress = InputProgress::new(&name);
-        let result = canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut stage.sink, &mut |p| {
-            progress.update(p)
-        });
-        drop(copy);
+        let mut on_progress = |p: &canvass_ingest::Progress| progress.update(p);
+        // Stored evidence is decoded from the store, under its case and hash.
+        let result = match &job.evidence {
+            Some(evidence) => canvass_pipeline::inputs::ingest_stored(
+                &gate,
+                &store,
+                &job,
+                evidence,
+                &config,
+                &mut stage.sink,
+                &mut on_progress,
+            ),
+            None => canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut stage.sink, &mut on_progress),
+        };
         progress.finish();
         if let Err(e) = &result {
             eprintln!("error: {name}: {e}");
@@ -129,8 +175,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         if matches!(result, Err(InputError::Refused(_))) {
             continue;
         }
-        // Logged under the name it was given (stored evidence: not its private copy's).
-        log.append(&Job { input: name.clone(), ..job }, &result)?;
+        log.append(&job, &result)?;
         if let Ok(report) = result {
             if report.interrupted {
                 tracing::warn!(input = %name, "stopped before the end of the input");
@@ -152,39 +197,32 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-/// What custody asks of each input: stored as evidence when the run names a case, read back
-/// from the store when it is stored evidence being reprocessed.
+/// What custody asks of each input: stored as evidence when the run names a case (and from then
+/// on named for its case and hash), read from the store when it is stored evidence.
 struct Custody<'a> {
     store: &'a canvass_store::Store,
     audit: canvass_governance::AuditLog<canvass_store::Store>,
     case: Option<&'a str>,
+    reprocess: bool,
 }
 
 impl Custody<'_> {
-    /// The job to run, and the private copy of stored evidence it reads (removed when dropped).
-    fn prepare(&self, job: &Job) -> anyhow::Result<(Job, Option<tempfile::TempDir>)> {
-        let evidence = canvass_store::evidence::EvidenceStore::new(self.store.clone());
+    /// The job to run: stored evidence, when it is or has just become evidence.
+    fn prepare(&self, job: &Job) -> anyhow::Result<Job> {
         if let Some(stored) = &job.evidence {
-            let manifest = evidence.manifest(&stored.case, &stored.sha256)?.with_context(|| {
-                format!("stored evidence {} of case {} is gone", stored.sha256, stored.case)
-            })?;
-            let dir = tempfile::Builder::new().prefix("canvass-evidence-").tempdir()?;
-            // Named as submitted (FFmpeg may look at the extension); a name is never a path.
-            let name = std::path::Path::new(&manifest.original_name).file_name();
-            let path = dir.path().join(name.unwrap_or(std::ffi::OsStr::new("evidence")));
-            let mut out = std::fs::File::create(&path)?;
-            evidence.copy_to(&manifest, &mut out)?;
-            let detail = serde_json::json!({ "sha256": manifest.sha256, "why": "reprocess" });
-            case_arg::audit(&self.audit, "evidence_read", Some(&case_of(&manifest.case)), detail, None)?;
-            let job = Job { input: path.display().to_string(), ..job.clone() };
-            return Ok((job, Some(dir)));
+            let detail = serde_json::json!({ "sha256": stored.sha256, "why": "reprocess" });
+            case_arg::audit(&self.audit, "evidence_read", Some(&case_of(&stored.case)), detail, None)?;
+            let input = canvass_pipeline::jobs::input_name(&stored.case, &stored.sha256);
+            return Ok(Job { input, ..job.clone() });
         }
-        let (Some(case), InputSpec::File(path)) = (self.case, InputSpec::parse(&job.input)) else {
-            if let Some(case) = self.case {
+        let case = self.case.filter(|_| !self.reprocess);
+        let (Some(case), InputSpec::File(path)) = (case, InputSpec::parse(&job.input)) else {
+            if let Some(case) = case {
                 tracing::warn!(input = %job.input, %case, "a stream is not stored as evidence");
             }
-            return Ok((job.clone(), None));
+            return Ok(job.clone());
         };
+        let evidence = canvass_store::evidence::EvidenceStore::new(self.store.clone());
         let submission = canvass_store::evidence::Submission {
             case,
             submitted_by: &case_arg::os_user(),
@@ -196,8 +234,9 @@ impl Custody<'_> {
             "original_name": manifest.original_name, "source_id": job.source_id, "new": new });
         case_arg::audit(&self.audit, "evidence_stored", Some(&case_of(case)), detail, None)?;
         tracing::info!(input = %job.input, %case, sha256 = %manifest.sha256, new, "stored as evidence");
-        let stored = canvass_pipeline::inputs::EvidenceRef { case: case.into(), sha256: manifest.sha256 };
-        Ok((Job { evidence: Some(stored), ..job.clone() }, None))
+        let input = canvass_pipeline::jobs::input_name(case, &manifest.sha256);
+        let stored = EvidenceRef { case: case.into(), sha256: manifest.sha256 };
+        Ok(Job { input, evidence: Some(stored), ..job.clone() })
     }
 }
 
