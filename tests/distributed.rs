@@ -209,3 +209,92 @@ fn kafka_tls_settings_reach_the_client_and_a_bad_ca_file_is_named() {
     let stderr = support::text(&out.stderr);
     assert!(stderr.contains("127.0.0.1:1") && stderr.contains("ssl.ca.location"), "{stderr}");
 }
+
+/// Custody in, distributed: a clip uploaded through `serve` is ingested by a `canvass ingest
+/// --jobs` worker that is killed (SIGKILL) mid-job; another worker resumes the job from its
+/// checkpoint, and the events are exactly those of an uninterrupted embedded run of the same
+/// evidence (the same ids, the same content). Then, the uploaded file deleted, the case is
+/// reprocessed from the store and nothing changes.
+#[test]
+fn an_uploaded_clips_job_killed_mid_way_resumes_on_another_worker_with_the_same_events() {
+    use support::http::{get, post_json, tus_upload, wait_for_job};
+    const TOKEN: &str = "investigator-token-0123456789";
+    const CASE: &str = "2026-dist-1";
+    let dir = tempfile::tempdir().unwrap();
+    // The traffic clip ten times over (200 s): a job that runs long enough to be cut.
+    let long = dir.path().join("long-traffic.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-stream_loop", "9", "-i"])
+        .arg(sample_video("opencv4nodejs_traffic.mp4"))
+        .args(["-c", "copy", "-metadata", "creation_time=2026-11-20T10:00:00Z"])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    // The reference: the same file stored under the same case and run in one go, embedded.
+    let reference = dir.path().join("reference");
+    let case = canvass()
+        .args(["case", "create", CASE, "--title", "Traffic", "--agency", "metro", "--data"])
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(case.status.success(), "{}", describe(&case));
+    let run = canvass()
+        .args(["run", "--fps", "2", "--case", CASE, "--data"])
+        .arg(&reference)
+        .arg(&long)
+        .env("CANVASS_INTRA_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", describe(&run));
+    let (mut want, _) = EventLake::new(support::data_store(&reference)).scan(&Pruning::default()).unwrap();
+    want.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    assert!(!want.is_empty() && want.iter().all(|e| e.case.as_deref() == Some(CASE)));
+
+    let cluster = Cluster::start(false);
+    let (_serve, port) = cluster.serve(TOKEN);
+    let detector = cluster.detector();
+    let first = cluster.job_worker("2");
+    assert_eq!(
+        post_json(port, "/v1/cases", TOKEN, serde_json::json!({ "id": CASE, "title": "Traffic" })).status,
+        201
+    );
+    let bytes = std::fs::read(&long).unwrap();
+    let done = tus_upload(port, TOKEN, &bytes, 4 << 20, &[("case", CASE), ("filename", "long-traffic.mp4")]);
+    let job = done.header("x-canvass-job").unwrap();
+
+    // Killed once the job has a checkpoint (it has published frames and recorded how far).
+    let started = Instant::now();
+    loop {
+        let record = get(port, &format!("/v1/jobs/{job}"), TOKEN).json();
+        assert_ne!(record["state"], "done", "the job ended before it could be cut; make the clip longer");
+        if !record["checkpoint"].is_null() {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "no checkpoint: {record}\n{}", first.output());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    first.kill_9();
+    // A supervisor restarts it after the group session (10 s) is over (see the detector test).
+    std::thread::sleep(Duration::from_secs(12));
+    let second = cluster.job_worker("2");
+    let finished = wait_for_job(port, TOKEN, &job, PATIENCE);
+    assert_eq!(
+        (finished["state"].as_str(), finished["attempts"].as_u64()),
+        (Some("done"), Some(2)),
+        "{finished}"
+    );
+    assert!(second.output().contains("resuming"), "{}", second.output());
+
+    // The uploaded file is gone; the case's evidence is reprocessed from the store.
+    std::fs::remove_file(&long).unwrap();
+    let queued = post_json(port, &format!("/v1/cases/{CASE}/reprocess"), TOKEN, serde_json::json!({}));
+    assert_eq!(queued.status, 202);
+    let again = queued.json()[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_for_job(port, TOKEN, &again, PATIENCE)["state"], "done");
+    drain(&cluster, vec![detector]);
+    assert_same_events(&cluster, &want);
+    let found = get(port, &format!("/v1/search?q=car%20case:{CASE}&case={CASE}&purpose=test"), TOKEN);
+    assert!(found.json()["total"].as_u64().unwrap() > 0, "the case's cars are found by search");
+}

@@ -197,9 +197,14 @@ impl Cluster {
 
     fn command(&self) -> Command {
         let mut cmd = canvass();
-        cmd.arg("--config")
-            .arg(self.config.path().join("canvass.toml"))
-            .env("CANVASS_KAFKA_BROKERS", self.broker.address())
+        cmd.arg("--config").arg(self.config.path().join("canvass.toml"));
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// Where the brokers and the bucket are, and the bucket's credentials.
+    fn environment(&self, cmd: &mut Command) {
+        cmd.env("CANVASS_KAFKA_BROKERS", self.broker.address())
             .env("CANVASS_KAFKA_GROUP", &self.group)
             .env("CANVASS_S3_BUCKET", BUCKET)
             .env("CANVASS_S3_ENDPOINT", &self.events.endpoint)
@@ -207,7 +212,6 @@ impl Cluster {
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1");
-        cmd
     }
 
     fn spawn(&self, mut cmd: Command, metrics_port: u16) -> Worker {
@@ -234,6 +238,54 @@ impl Cluster {
         assert_eq!(clips.len(), 1, "--start is per recording: one clip per ingest");
         let (clip, start) = clips[0];
         cmd.args(["--start", start]).arg(clip);
+        self.spawn(cmd, metrics_port)
+    }
+
+    /// `canvass serve` over the cluster's bucket, handing jobs to the jobs topic; investigator
+    /// `ana` of agency `metro` signs in with `token`. Returns it and its port.
+    pub fn serve(&self, token: &str) -> (Worker, u16) {
+        use sha2::Digest;
+        let hash: String =
+            sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let config = self.config.path().join("serve.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[kafka]\npartitions = {PARTITIONS}\n\n\
+                 [store]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\nforce_path_style = true\nallow_http = true\n\n\
+                 [[agencies]]\nname = \"metro\"\nsources = [\"*\"]\n\n\
+                 [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{hash}\"\n",
+                self.events.endpoint
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut cmd = canvass();
+        self.environment(&mut cmd);
+        cmd.arg("--config").arg(&config).args([
+            "serve",
+            "--jobs",
+            "kafka",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]);
+        let worker = self.spawn(cmd, free_port());
+        wait_for_port(port, "canvass serve");
+        (worker, port)
+    }
+
+    /// `canvass ingest --jobs`: takes ingest jobs off the jobs topic until stopped.
+    pub fn job_worker(&self, fps: &str) -> Worker {
+        let metrics_port = free_port();
+        let mut cmd = self.command();
+        cmd.args([
+            "ingest",
+            "--jobs",
+            "--fps",
+            fps,
+            "--metrics-listen",
+            &format!("127.0.0.1:{metrics_port}"),
+        ]);
         self.spawn(cmd, metrics_port)
     }
 
