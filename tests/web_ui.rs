@@ -2,7 +2,9 @@
 //! clip, `canvass serve` with the built page (`web/dist`, made by `scripts/setup`), then
 //! `web/tests/browser.mjs` (playwright-core driving Debian's /usr/bin/chromium) signs in,
 //! enters a case, searches "white car", opens an event and its footage, the timeline and the
-//! camera map, and checks a refused query. Screenshots of each view go to `web/screenshots/`
+//! camera map, and checks a refused query; uploads a clip to the case through a dropped
+//! connection, watches its job finish and finds it by `case:`; and a camera owner answers one
+//! footage request with footage and declines another. Screenshots of each view go to `web/screenshots/`
 //! (or CANVASS_SCREENSHOTS).
 
 mod support;
@@ -55,7 +57,7 @@ fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
     std::fs::write(
         &config,
         format!(
-            "[[agencies]]\nname = \"metro\"\nsources = [\"opencv4nodejs_*\"]\n\n\
+            "[[agencies]]\nname = \"metro\"\nsources = [\"opencv4nodejs_*\", \"pistol_*\"]\n\n\
              [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{}\"\n\n\
              [[users]]\nname = \"shop\"\nrole = \"owner\"\ntoken_sha256 = \"{}\"\n",
             sha256(investigator),
@@ -94,6 +96,7 @@ fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
         .env("CANVASS_TOKEN", investigator)
         .env("CANVASS_OWNER_TOKEN", owner)
         .env("CANVASS_SCREENSHOTS", &screenshots)
+        .env("CANVASS_CLIP", sample_video("pistol_range.mp4"))
         .env("CHROMIUM", &chromium)
         .stdin(Stdio::null())
         .output()
@@ -101,7 +104,7 @@ fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
     assert!(out.status.success(), "{}\nserve log:\n{log}", describe(&out));
     assert!(text(&out.stdout).contains("ok: screenshots"), "{}", describe(&out));
-    for view in ["3-search", "4-event", "5-timeline", "6-camera-map", "7-refused"] {
+    for view in ["3-search", "4-event", "5-timeline", "6-camera-map", "7-refused", "9-case", "10-owner"] {
         assert!(screenshots.join(format!("{view}.png")).is_file(), "no screenshot of {view}");
     }
 }

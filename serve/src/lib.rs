@@ -65,6 +65,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::jobs::list,
         routes::jobs::get,
         routes::jobs::reprocess,
+        routes::me::me,
     ),
     components(schemas(
         canvass_governance::Role,
@@ -79,14 +80,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         canvass_governance::registry::CameraRegistration,
         canvass_governance::registry::Camera,
         routes::uploads::UploadStatus,
-        routes::jobs::Reprocess
+        routes::jobs::Reprocess,
+        routes::me::Me
     ))
 )]
 pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
     use axum::routing::{any, head, post};
-    use routes::{audit, cameras, cases, events, holds, jobs, requests, timeline, uploads};
+    use routes::{audit, cameras, cases, events, holds, jobs, me, requests, timeline, uploads};
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
     let timed = Router::new()
@@ -111,6 +113,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/requests/{id}/decline", post(requests::decline))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/me", get(me::me))
         .route("/v1/{*rest}", any(events::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout));

@@ -136,3 +136,74 @@ export async function image(session: Session, path: string): Promise<string> {
   const blob = await (await call(session, path)).blob();
   return URL.createObjectURL(blob);
 }
+
+export interface Me {
+  name: string;
+  role: "investigator" | "supervisor" | "admin" | "owner";
+  agency: string | null;
+}
+
+export interface Manifest {
+  sha256: string;
+  size: number;
+  original_name: string;
+  submitted_by: string;
+  submitted_at: string;
+  source_id: string | null;
+  request: string | null;
+}
+
+export interface CaseDetail {
+  case: { id: string; title: string; agency: string; created_by: string; created_at: string };
+  evidence: Manifest[];
+}
+
+export interface Job {
+  id: string;
+  original_name: string;
+  reason: string;
+  state: "queued" | "running" | "done" | "failed";
+  media_s_done: number;
+  media_s_total: number | null;
+  frames: number;
+  events: number | null;
+  error: string | null;
+  warning: string | null;
+}
+
+export interface FootageRequest {
+  id: string;
+  camera_id: string;
+  case: string | null;
+  requested_by: string;
+  from: string;
+  to: string;
+  reason: string;
+  state: "open" | "declined" | "answered";
+  answer: { by: string; at: string; reason: string; evidence_sha256?: string | null } | null;
+}
+
+export async function me(token: string): Promise<Me> {
+  return (await call({ token }, "/v1/me")).json();
+}
+
+export async function caseDetail(session: Session): Promise<CaseDetail> {
+  return (await call(session, `/v1/cases/${encodeURIComponent(session.caseId)}`)).json();
+}
+
+export async function jobs(session: Session): Promise<Job[]> {
+  return (await call(session, "/v1/jobs", { case: session.caseId })).json();
+}
+
+export async function requests(session: Pick<Session, "token">): Promise<FootageRequest[]> {
+  return (await call(session, "/v1/requests")).json();
+}
+
+export async function decline(session: Pick<Session, "token">, id: string, reason: string): Promise<void> {
+  const response = await fetch(`/v1/requests/${encodeURIComponent(id)}/decline`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${session.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ reason }),
+  });
+  if (!response.ok) throw new ApiError((await response.json()).error ?? response.statusText, response.status);
+}

@@ -1,18 +1,21 @@
 // The investigator's page: sign in, give the case and purpose, then search, look at an event,
-// see the hits per camera over time, and find the registered cameras near an incident.
+// see the hits per camera over time, find the registered cameras near an incident, and see the
+// case's evidence and jobs (and upload more). A camera owner gets the requests for their cameras.
 
 import "leaflet/dist/leaflet.css";
 import "./style.css";
-import { ApiError, type Session, checkToken } from "./api";
+import { ApiError, type Session, checkToken, me } from "./api";
 import { el, clear } from "./dom";
 import { showCameras } from "./views/cameras";
+import { showCase } from "./views/case";
+import { showOwner } from "./views/owner";
 import { showSearch } from "./views/search";
 import { showTimeline } from "./views/timeline";
 
 const STORAGE_KEY = "canvass-session";
 const app = document.getElementById("app")!;
 
-function loadSession(): Partial<Session> {
+function loadSession(): Partial<Session> & { role?: string } {
   try {
     return JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "{}");
   } catch {
@@ -20,7 +23,7 @@ function loadSession(): Partial<Session> {
   }
 }
 
-function saveSession(session: Partial<Session>) {
+function saveSession(session: Partial<Session> & { role?: string }) {
   // Session storage: the token goes when the tab closes.
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
 }
@@ -41,7 +44,7 @@ function signIn() {
     try {
       await checkToken(token.value.trim());
       saveSession({ token: token.value.trim() });
-      route();
+      void route();
     } catch (err) {
       error.textContent = err instanceof ApiError && err.status === 401 ? "That token is not valid." : String((err as Error).message);
     }
@@ -64,14 +67,14 @@ function caseForm(token: string) {
   ]);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    saveSession({ token, caseId: caseId.value.trim(), purpose: purpose.value.trim() });
+    saveSession({ ...loadSession(), token, caseId: caseId.value.trim(), purpose: purpose.value.trim() });
     route();
   });
   clear(app).append(form);
   caseId.focus();
 }
 
-type Tab = "search" | "timeline" | "cameras";
+type Tab = "search" | "timeline" | "cameras" | "case";
 
 function workspace(session: Session) {
   const panel = el("section", { id: "panel" });
@@ -79,6 +82,7 @@ function workspace(session: Session) {
     search: el("button", { type: "button", role: "tab", id: "tab-search" }, ["Search"]),
     timeline: el("button", { type: "button", role: "tab", id: "tab-timeline" }, ["Timeline"]),
     cameras: el("button", { type: "button", role: "tab", id: "tab-cameras" }, ["Camera map"]),
+    case: el("button", { type: "button", role: "tab", id: "tab-case" }, ["Case"]),
   };
   const show = (tab: Tab) => {
     for (const [name, button] of Object.entries(tabs)) button.setAttribute("aria-selected", String(name === tab));
@@ -86,25 +90,36 @@ function workspace(session: Session) {
     if (tab === "search") showSearch(panel, session);
     if (tab === "timeline") showTimeline(panel, session);
     if (tab === "cameras") showCameras(panel, session);
+    if (tab === "case") showCase(panel, session);
   };
   for (const [name, button] of Object.entries(tabs)) button.addEventListener("click", () => show(name as Tab));
   clear(app).append(el("nav", { role: "tablist", class: "tabs" }, Object.values(tabs)), panel);
   show("search");
 }
 
-function route() {
+async function route() {
   const session = loadSession();
   const info = document.getElementById("session-info")!;
   const signOut = document.getElementById("sign-out") as HTMLButtonElement;
   signOut.hidden = !session.token;
   info.textContent = session.caseId ? `case ${session.caseId} · ${session.purpose}` : "";
   if (!session.token) return signIn();
+  if (session.role === undefined) {
+    try {
+      session.role = (await me(session.token)).role;
+      saveSession(session);
+    } catch {
+      sessionStorage.removeItem(STORAGE_KEY);
+      return signIn();
+    }
+  }
+  if (session.role === "owner") return showOwner(app, session.token);
   if (!session.caseId || !session.purpose) return caseForm(session.token);
   workspace(session as Session);
 }
 
 document.getElementById("sign-out")!.addEventListener("click", () => {
   sessionStorage.removeItem(STORAGE_KEY);
-  route();
+  void route();
 });
-route();
+void route();

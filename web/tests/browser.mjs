@@ -1,7 +1,7 @@
 // End-to-end test of the page in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core). tests/web_ui.rs starts `canvass serve` over real events and runs this with:
 //   CANVASS_URL, CANVASS_TOKEN (an investigator), CANVASS_OWNER_TOKEN (a camera owner),
-//   CANVASS_SCREENSHOTS (folder for one screenshot per view).
+//   CANVASS_SCREENSHOTS (folder for one screenshot per view), CANVASS_CLIP (a video to upload).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -25,13 +25,32 @@ const registered = await fetch(`${base}/v1/cameras`, {
     address: "12 Main St", access: "request",
   }),
 });
-check(registered.ok, `camera registration: ${registered.status} ${await registered.text()}`);
+const registration = await registered.text();
+check(registered.ok, `camera registration: ${registered.status} ${registration}`);
+const cameraId = JSON.parse(registration).id;
+
+// The case, and two footage requests to the camera's owner for it, made through the API.
+const asInvestigator = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+const opened = await fetch(`${base}/v1/cases`, {
+  method: "POST", headers: asInvestigator, body: JSON.stringify({ id: "2026-0042", title: "Hit and run, Main St" }),
+});
+check(opened.ok, `case: ${opened.status} ${await opened.text()}`);
+for (const reason of ["white car at 10:02", "pedestrians at 10:05"]) {
+  const to = new Date(Date.now() - 3600e3);
+  const asked = await fetch(`${base}/v1/requests`, {
+    method: "POST", headers: asInvestigator,
+    body: JSON.stringify({ camera_id: cameraId, case: "2026-0042", from: new Date(to - 3600e3).toISOString(), to: to.toISOString(), reason }),
+  });
+  check(asked.ok, `request: ${asked.status} ${await asked.text()}`);
+}
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
 const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
 const problems = [];
-// The refused query (400) and the wrong token (401) are answers the page shows, not faults.
-page.on("console", (m) => m.type() === "error" && !/status of 40[01]/.test(m.text()) && problems.push(m.text()));
+// The refused query (400) and the wrong token (401) are answers the page shows, not faults;
+// so is the connection the test itself drops under an upload.
+const expected = /status of 40[01]|ERR_CONNECTION_RESET/;
+page.on("console", (m) => m.type() === "error" && !expected.test(m.text()) && problems.push(m.text()));
 page.on("pageerror", (e) => problems.push(String(e)));
 const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 const step = (name) => console.log(`- ${name}`);
@@ -112,8 +131,61 @@ await page.getByLabel("Query").fill("white car before:2001-01-01");
 await page.keyboard.press("Enter");
 await page.locator("#status").filter({ hasText: "Nothing found" }).waitFor();
 
+step("upload evidence to the case, through a dropped connection");
+let patches = 0;
+page.on("request", (r) => r.method() === "PATCH" && r.url().includes("/v1/uploads/") && patches++);
+await page.route("**/v1/uploads/*", async (route) => {
+  if (route.request().method() !== "PATCH") return route.continue();
+  // The first chunk's connection drops: the upload must resume from what the server has.
+  await route.abort("connectionreset");
+  await page.unroute("**/v1/uploads/*");
+});
+await page.getByRole("tab", { name: "Case" }).click();
+await page.locator("#case-status").filter({ hasText: "Case 2026-0042" }).waitFor();
+await page.setInputFiles("#evidence-file", process.env.CANVASS_CLIP);
+await page
+  .locator("#case-status")
+  .filter({ hasText: "stored as evidence" })
+  .waitFor({ timeout: 60000 })
+  .catch(async (e) => {
+    throw new Error(`upload: ${await page.locator("#case-status").innerText()} (${e.message})`);
+  });
+check(patches >= 2, "the upload did not resume after the dropped connection");
+await page.locator("#evidence td.hash").first().waitFor();
+await page.locator('#jobs tr[data-state="done"]').waitFor({ timeout: 240000 });
+const bar = page.locator('#jobs tr[data-state="done"] progress');
+check((await bar.getAttribute("value")) === (await bar.getAttribute("max")), "a done job's bar is not full");
+await shot("9-case");
+
+step("the upload is searchable by case");
+await page.getByRole("tab", { name: "Search" }).click();
+await page.getByLabel("Query").fill("firearm case:2026-0042");
+await page.keyboard.press("Enter");
+await page.locator("#status").filter({ hasText: /events?, showing/ }).waitFor();
+check((await page.locator("#results .hit").count()) > 0, "the uploaded clip's firearm is not found");
+
+step("the camera owner answers one request with footage and declines the other");
+const ownerPage = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+ownerPage.on("pageerror", (e) => problems.push(String(e)));
+await ownerPage.goto(base);
+await ownerPage.getByLabel("API token").fill(ownerToken);
+await ownerPage.keyboard.press("Enter");
+await ownerPage.locator("#owner-status").filter({ hasText: "2 requests" }).waitFor();
+check(!(await ownerPage.locator("#requests").innerText()).includes("2026-0042"), "the owner sees the case");
+const [first, second] = await ownerPage.locator("article.request").all();
+await first.locator('input[type="file"]').setInputFiles(process.env.CANVASS_CLIP);
+await ownerPage.locator("article.request .state").filter({ hasText: /^answered/ }).waitFor({ timeout: 60000 });
+await second.locator("input:not([type])").fill("recording was off that day");
+await second.getByRole("button", { name: "Decline" }).click();
+await ownerPage.locator("article.request .state").filter({ hasText: "declined: recording was off" }).waitFor();
+await ownerPage.screenshot({ path: join(shots, "10-owner.png") });
+await page.getByRole("tab", { name: "Case" }).click();
+await page.locator("#case-requests").filter({ hasText: "answered" }).waitFor();
+check((await page.locator("#case-requests").innerText()).includes("declined"), "the investigator does not see the decline");
+
 step("large monitor");
 await page.setViewportSize({ width: 2560, height: 1440 });
+await page.getByRole("tab", { name: "Search" }).click();
 await page.getByLabel("Query").fill("car");
 await page.keyboard.press("Enter");
 await page.locator("#status").filter({ hasText: /showing/ }).waitFor();

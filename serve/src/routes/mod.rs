@@ -4,6 +4,7 @@ pub mod cases;
 pub mod events;
 pub mod holds;
 pub mod jobs;
+pub mod me;
 pub mod requests;
 pub mod timeline;
 pub mod uploads;
