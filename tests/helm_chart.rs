@@ -88,6 +88,15 @@ fn default_values_lint_and_render_a_working_deployment() {
         "{config}"
     );
     assert!(find(&docs, "Service", "canvass-search").is_some());
+    assert_eq!(
+        search["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["serve", "--jobs", "kafka"])
+    );
+    let jobs =
+        find(&docs, "Deployment", "canvass-jobs").expect("ingest workers for jobs of uploaded evidence");
+    let jobs = &jobs["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!((jobs["args"][0].as_str(), jobs["args"][1].as_str()), (Some("ingest"), Some("--jobs")));
+    assert_eq!(jobs["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert!(find(&docs, "Deployment", "canvass-ingest").is_none(), "no streams configured, no ingest pods");
     assert!(find(&docs, "ScaledObject", "canvass-detector").is_none());
     assert!(find(&docs, "ServiceMonitor", "canvass-detector").is_none());

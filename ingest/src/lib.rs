@@ -35,7 +35,7 @@ pub use error::IngestError;
 pub use input::InputSpec;
 pub use probe::{ProbeReport, StreamInfo, probe};
 pub use reconnect::ReconnectPolicy;
-pub use still::frame_at;
+pub use still::{frame_at, frame_at_reader};
 
 /// How to ingest. `Default` matches the CLI's defaults.
 #[derive(Debug, Clone)]

@@ -18,14 +18,33 @@ pub fn frame_at(input: &str, media_time_us: i64, max_side: u32) -> Result<(Vec<u
     if spec.path().is_none() {
         return Err(IngestError::Open { reason: "stills are cut from stored files, not streams".into() });
     }
-    let mut ctx = open_input(&spec, None)?;
+    frame_in(&mut open_input(&spec, None)?, media_time_us, max_side)
+}
+
+/// `frame_at` of a file read through `reader` (stored evidence, by ranged reads).
+pub fn frame_at_reader(
+    reader: Box<dyn crate::MediaRead>,
+    media_time_us: i64,
+    max_side: u32,
+) -> Result<(Vec<u8>, i64), IngestError> {
+    crate::init();
+    let mut input = crate::custom_io::open(reader)
+        .map_err(|(e, why)| IngestError::Open { reason: why.unwrap_or_else(|| e.to_string()) })?;
+    frame_in(&mut input, media_time_us, max_side)
+}
+
+fn frame_in(
+    ctx: &mut ffmpeg_next::format::context::Input,
+    media_time_us: i64,
+    max_side: u32,
+) -> Result<(Vec<u8>, i64), IngestError> {
     let stream =
         ctx.streams().best(Type::Video).ok_or_else(|| IngestError::NoVideoStream { found: "none".into() })?;
     let (stream_index, time_base) = (stream.index(), stream.time_base());
     let codec_ctx = ffmpeg_next::codec::Context::from_parameters(stream.parameters())
         .map_err(|e| IngestError::Decoder(e.to_string()))?;
     let mut decoder = codec_ctx.decoder().video().map_err(|e| IngestError::Decoder(e.to_string()))?;
-    let container_start = match container_start_time(&ctx) {
+    let container_start = match container_start_time(ctx) {
         ffi::AV_NOPTS_VALUE => None,
         t => Some(t),
     };

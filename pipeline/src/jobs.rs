@@ -2,9 +2,10 @@
 //! store by ranged reads (no local copy), decoded from its start, and its frames handed on from
 //! the job's checkpoint; the job's record says how far it got.
 //!
-//! Frames of stored evidence are named `evidence://<case>/<sha256>` whoever reads them and from
-//! wherever, so a resumed or repeated job makes the same event ids, and the events carry their
-//! case and evidence by that name (`evidence_of`).
+//! Frames of stored evidence are named `evidence://<case>/<sha256>`
+//! (`canvass_store::evidence::input_name`) whoever reads them and from wherever, so a resumed or
+//! repeated job makes the same event ids, and the events carry their case and evidence by that
+//! name (`evidence_of`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,21 +20,14 @@ use chrono::{DateTime, Utc};
 
 use crate::inputs::{EvidenceRef, InputError, OwnerGate};
 
-const SCHEME: &str = "evidence://";
-
 /// How often a running job's record is rewritten (and, for Kafka, its frames made durable).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
-/// The name frames and events of stored evidence carry.
-pub fn input_name(case: &str, sha256: &str) -> String {
-    format!("{SCHEME}{case}/{sha256}")
-}
+pub use canvass_store::evidence::input_name;
 
 /// The stored evidence an input name stands for, if it is one.
 pub fn evidence_of(input: &str) -> Option<EvidenceRef> {
-    let (case, sha256) = input.strip_prefix(SCHEME)?.split_once('/')?;
-    let hex = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex && !case.is_empty()).then(|| EvidenceRef { case: case.into(), sha256: sha256.into() })
+    canvass_store::evidence::parse_input_name(input).map(|(case, sha256)| EvidenceRef { case, sha256 })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -94,6 +94,21 @@ impl Manifest {
     }
 }
 
+const INPUT_SCHEME: &str = "evidence://";
+
+/// The name frames and events of a stored original carry, whoever reads it and from wherever:
+/// every run of it makes the same event ids, and its events carry the case by this name.
+pub fn input_name(case: &str, sha256: &str) -> String {
+    format!("{INPUT_SCHEME}{case}/{sha256}")
+}
+
+/// The case and SHA-256 an input name stands for, if it names stored evidence.
+pub fn parse_input_name(input: &str) -> Option<(String, String)> {
+    let (case, sha256) = input.strip_prefix(INPUT_SCHEME)?.split_once('/')?;
+    let hex = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !case.is_empty() && !case.contains('/')).then(|| (case.into(), sha256.into()))
+}
+
 /// A case id that can name stored objects: no folders, nothing hidden.
 pub(crate) fn check_case(case: &str) -> Result<(), EvidenceError> {
     if case.is_empty() || case.contains('/') || case.starts_with('.') {

@@ -391,10 +391,18 @@ pub async fn frame(
 ) -> Result<impl IntoResponse, ApiError> {
     view_event(service, caller, &headers, id, p, "view footage", |service, caller, case, event| {
         let shown = shown_input(&event.input);
-        if !std::path::Path::new(&event.input).is_file() {
-            return Err(ApiError::not_found(format!("the footage of this event ({shown}) is not stored here")));
-        }
-        let (jpeg, media_us) = canvass_ingest::frame_at(&event.input, event.best_frame.media_time_us, STILL_MAX_SIDE)
+        let at = event.best_frame.media_time_us;
+        // Stored evidence is cut where it is stored; a file by its path on this host.
+        let cut = match canvass_store::evidence::parse_input_name(&event.input) {
+            Some((case, sha256)) => {
+                let manifest = service.evidence.manifest(&case, &sha256).map_err(ApiError::internal)?;
+                let manifest = manifest.ok_or_else(|| ApiError::not_found(format!("the evidence of this event ({shown}) is gone")))?;
+                canvass_ingest::frame_at_reader(Box::new(service.evidence.open(&manifest)), at, STILL_MAX_SIDE)
+            }
+            None if std::path::Path::new(&event.input).is_file() => canvass_ingest::frame_at(&event.input, at, STILL_MAX_SIDE),
+            None => return Err(ApiError::not_found(format!("the footage of this event ({shown}) is not stored here"))),
+        };
+        let (jpeg, media_us) = cut
             .map_err(|e| {
                 tracing::error!(input = %event.input, "cannot cut a frame: {e}");
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot cut a frame from {shown} (logged on the server)"))
