@@ -2,24 +2,16 @@
 //! evidence (its stored SHA-256 is the file's), runs its ingest job in-process to done, the
 //! events carry the case (`case:` finds them), and after the uploaded file is deleted the case
 //! is reprocessed from the store to the same events. A non-video upload is kept as evidence
-//! and its job fails with FFmpeg's reason.
+//! and its job fails with FFmpeg's reason; a cut-short one ingests what decodes and says what
+//! was lost.
 
 mod support;
 
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use support::http::{get, post_json, tus_upload, wait_for_job};
-use support::{canvass, sample_video};
-
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::http::{Serve, get, post_json, tus_upload, wait_for_job};
+use support::sample_video;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -27,7 +19,7 @@ fn hex(bytes: &[u8]) -> String {
 
 const TOKEN: &str = "investigator-token-0123456789";
 
-fn serve(dir: &std::path::Path) -> (Server, u16) {
+fn serve(dir: &std::path::Path) -> Serve {
     let config = dir.join("canvass.toml");
     std::fs::write(
         &config,
@@ -38,26 +30,7 @@ fn serve(dir: &std::path::Path) -> (Server, u16) {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-    let server = Server(
-        canvass()
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(dir.join("data"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
-        assert!(started.elapsed() < Duration::from_secs(30), "canvass serve did not start:\n{log}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, port)
+    Serve::start(&config, &dir.join("data"), &[], &dir.join("serve.log"))
 }
 
 /// Event ids of the case's firearm events, by search.
@@ -78,7 +51,8 @@ fn firearms_of(port: u16, case: &str) -> Vec<String> {
 #[test]
 fn an_uploaded_clip_is_evidence_ingested_searchable_and_reprocessed_after_the_file_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, port) = serve(dir.path());
+    let server = serve(dir.path());
+    let port = server.port;
     let case = "2026-up-1";
     assert_eq!(
         post_json(port, "/v1/cases", TOKEN, serde_json::json!({ "id": case, "title": "Range" })).status,
@@ -123,6 +97,24 @@ fn an_uploaded_clip_is_evidence_ingested_searchable_and_reprocessed_after_the_fi
     let failed = wait_for_job(port, TOKEN, &done.header("x-canvass-job").unwrap(), Duration::from_secs(60));
     assert_eq!(failed["state"], "failed", "{failed}");
     assert!(failed["error"].as_str().unwrap().contains("cannot read it as video"), "{failed}");
+
+    // Cut short (the index up front, so what arrived decodes): done, with what was lost.
+    let whole = dir.path().join("faststart.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(sample_video("pistol_range.mp4"))
+        .args(["-c", "copy", "-movflags", "+faststart"])
+        .arg(&whole)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = &bytes[..bytes.len() * 6 / 10];
+    let done = tus_upload(port, TOKEN, cut, 1 << 20, &[("case", case), ("filename", "cut.mp4")]);
+    let partial = wait_for_job(port, TOKEN, &done.header("x-canvass-job").unwrap(), Duration::from_secs(120));
+    assert_eq!(partial["state"], "done", "{partial}");
+    assert!(partial["frames"].as_u64().unwrap() > 0, "what arrived was ingested: {partial}");
+    assert!(partial["warning"].as_str().unwrap_or_default().contains("truncated"), "{partial}");
     let stored = get(port, &format!("/v1/cases/{case}"), TOKEN).json();
-    assert_eq!(stored["evidence"].as_array().unwrap().len(), 2, "{stored}");
+    assert_eq!(stored["evidence"].as_array().unwrap().len(), 3, "{stored}");
 }

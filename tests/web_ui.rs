@@ -9,23 +9,14 @@
 
 mod support;
 
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use support::http::Serve;
 use support::{canvass, describe, repo, sample_video, text};
 
 fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -65,27 +56,13 @@ fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let _server = Server(
-        canvass()
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(&data)
-            .arg("--web-dir")
-            .arg(web.join("dist"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+    let server = Serve::start(
+        &config,
+        &data,
+        &["--web-dir".as_ref(), web.join("dist").as_os_str()],
+        &dir.path().join("serve.log"),
     );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
-        assert!(started.elapsed() < Duration::from_secs(30), "canvass serve did not start:\n{log}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let port = server.port;
 
     let screenshots =
         std::env::var("CANVASS_SCREENSHOTS").map(std::path::PathBuf::from).unwrap_or(web.join("screenshots"));
@@ -101,8 +78,7 @@ fn an_investigator_searches_the_sample_footage_in_a_real_browser() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
-    assert!(out.status.success(), "{}\nserve log:\n{log}", describe(&out));
+    assert!(out.status.success(), "{}\nserve log:\n{}", describe(&out), server.log());
     assert!(text(&out.stdout).contains("ok: screenshots"), "{}", describe(&out));
     for view in ["3-search", "4-event", "5-timeline", "6-camera-map", "7-refused", "9-case", "10-owner"] {
         assert!(screenshots.join(format!("{view}.png")).is_file(), "no screenshot of {view}");

@@ -142,3 +142,56 @@ pub fn wait_for_job(port: u16, token: &str, id: &str, limit: Duration) -> serde_
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// A `canvass serve` child process, stopped when dropped.
+pub struct Serve {
+    child: std::process::Child,
+    pub port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    /// `canvass --config CONFIG serve --data DATA EXTRA...` on a free loopback port, its output
+    /// in `log`; returns once it listens.
+    pub fn start(
+        config: &std::path::Path,
+        data: &std::path::Path,
+        extra: &[&std::ffi::OsStr],
+        log: &std::path::Path,
+    ) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let out = std::fs::File::create(log).unwrap();
+        let child = super::canvass()
+            .arg("--config")
+            .arg(config)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .args(extra)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let serve = Serve { child, port, log: log.to_path_buf() };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "canvass serve did not start:\n{}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        serve
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -207,6 +207,13 @@ fn own_upload(service: &Service, who: &Principal, id: &str) -> Result<Upload, Ap
     Ok(upload)
 }
 
+/// `own_upload`, and how many of its bytes are stored.
+fn own_upload_at(service: &Service, who: &Principal, id: &str) -> Result<(Upload, u64), ApiError> {
+    let upload = own_upload(service, who, id)?;
+    let offset = service.uploads.offset(&upload).map_err(ApiError::internal)?;
+    Ok((upload, offset))
+}
+
 #[utoipa::path(head, path = "/v1/uploads/{id}", params(("id" = String, Path)), responses(
     (status = 200, description = "Upload-Offset: the bytes stored"), (status = 404, description = "no such upload of yours")))]
 pub async fn head(
@@ -217,8 +224,7 @@ pub async fn head(
 ) -> Result<Response, ApiError> {
     require_tus(&headers)?;
     blocking(move || {
-        let upload = own_upload(&service, &caller.0, &id)?;
-        let offset = service.uploads.offset(&upload).map_err(ApiError::internal)?;
+        let (upload, offset) = own_upload_at(&service, &caller.0, &id)?;
         let mut headers = HeaderMap::new();
         tus_headers(&mut headers);
         headers.insert("upload-offset", offset.into());
@@ -236,8 +242,7 @@ pub async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
     blocking(move || {
-        let upload = own_upload(&service, &caller.0, &id)?;
-        let offset = service.uploads.offset(&upload).map_err(ApiError::internal)?;
+        let (upload, offset) = own_upload_at(&service, &caller.0, &id)?;
         // An owner answering a request is not told the case.
         let case = if caller.0.role == Role::Owner { String::new() } else { upload.case };
         Ok(Json(UploadStatus {
@@ -352,12 +357,7 @@ pub async fn patch(
     let _writing = Writing::begin(&service, &id)?;
     let (upload, offset) = {
         let (service, who, id) = (service.clone(), caller.0.clone(), id.clone());
-        blocking(move || {
-            let upload = own_upload(&service, &who, &id)?;
-            let offset = service.uploads.offset(&upload).map_err(ApiError::internal)?;
-            Ok((upload, offset))
-        })
-        .await?
+        blocking(move || own_upload_at(&service, &who, &id)).await?
     };
     if claimed != offset {
         return Err(ApiError::new(

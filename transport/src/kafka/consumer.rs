@@ -104,6 +104,27 @@ impl ConsumerContext for GroupContext {
     }
 }
 
+/// A consumer in `group`: offsets committed by the worker when its work is safe (after a
+/// checkpoint, after a job), a dead member noticed within 10 s; the user's properties win.
+pub(super) fn group_config(settings: &KafkaSettings, group: &str) -> rdkafka::ClientConfig {
+    let mut config = settings.client_config();
+    config.set("group.id", group);
+    for (key, value) in [
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("session.timeout.ms", "10000"),
+        ("heartbeat.interval.ms", "1000"),
+        // A worker held up by the object store (retrying a write) keeps its partitions this long.
+        ("max.poll.interval.ms", "300000"),
+    ] {
+        if !settings.properties.contains_key(key) {
+            config.set(key, value);
+        }
+    }
+    config
+}
+
 pub struct FrameConsumer {
     consumer: BaseConsumer<GroupContext>,
     topic: String,
@@ -111,22 +132,7 @@ pub struct FrameConsumer {
 
 impl FrameConsumer {
     pub fn new(settings: &KafkaSettings, offsets: Arc<dyn PartitionOffsets>) -> Result<Self, KafkaError> {
-        let mut config = settings.client_config();
-        config.set("group.id", &settings.group);
-        for (key, value) in [
-            // Offsets are committed by the worker, after its checkpoint.
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("auto.offset.reset", "earliest"),
-            ("session.timeout.ms", "10000"),
-            ("heartbeat.interval.ms", "1000"),
-            // A worker held up by the object store (retrying a write) keeps its partitions this long.
-            ("max.poll.interval.ms", "300000"),
-        ] {
-            if !settings.properties.contains_key(key) {
-                config.set(key, value);
-            }
-        }
+        let config = group_config(settings, &settings.group);
         let topic = settings.topics.frames.clone();
         let context = GroupContext { topic: topic.clone(), offsets, rebalances: Mutex::new(Vec::new()) };
         let consumer: BaseConsumer<GroupContext> = config

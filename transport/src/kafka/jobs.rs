@@ -58,21 +58,8 @@ pub struct JobConsumer {
 
 impl JobConsumer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let mut config = settings.client_config();
-        config.set("group.id", &settings.jobs_group);
-        for (key, value) in [
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("auto.offset.reset", "earliest"),
-            ("session.timeout.ms", "10000"),
-            ("heartbeat.interval.ms", "1000"),
-            // One message a job: the next waits until this one's job is finished.
-            ("max.poll.interval.ms", "300000"),
-        ] {
-            if !settings.properties.contains_key(key) {
-                config.set(key, value);
-            }
-        }
+        // Heartbeats go on while a job runs (`keep_alive`): the group sees a live worker.
+        let config = super::consumer::group_config(settings, &settings.jobs_group);
         let consumer: BaseConsumer =
             config.create().map_err(|error| KafkaError::Client { role: "jobs consumer", error })?;
         let topic = settings.topics.jobs.clone();
