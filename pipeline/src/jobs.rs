@@ -66,11 +66,16 @@ struct JobSink<'a> {
     origin: Option<DateTime<Utc>>,
     duration_us: Arc<AtomicI64>,
     last_checkpoint: Instant,
+    /// The last frame decoded: sequence and media time.
+    seen: Option<(u64, i64)>,
 }
 
 impl JobSink<'_> {
-    /// Makes the frames sent so far durable, then records that they are.
-    fn checkpoint(&mut self, next_sequence: u64, media_us: i64) -> Result<(), TransportError> {
+    /// Makes the frames sent so far durable, then records that they are (never behind where an
+    /// earlier worker got: frames skipped on a resume are not progress).
+    fn checkpoint(&mut self) -> Result<(), TransportError> {
+        let Some((sequence, media_us)) = self.seen else { return Ok(()) };
+        let next_sequence = (sequence + 1).max(self.skip_below);
         self.inner.flush()?;
         let media_s = media_us as f64 / 1e6;
         self.job.media_s_done = media_s;
@@ -97,8 +102,9 @@ impl FrameSink for JobSink<'_> {
         if h.sequence >= self.skip_below {
             self.inner.send(frame)?;
         }
+        self.seen = Some((h.sequence, h.media_time_us));
         if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            self.checkpoint(h.sequence + 1, h.media_time_us)?;
+            self.checkpoint()?;
         }
         Ok(())
     }
@@ -166,6 +172,7 @@ pub fn run(
         origin: resume.as_ref().map(|r| r.wall_clock_origin),
         duration_us,
         last_checkpoint: Instant::now(),
+        seen: None,
     };
     let result = crate::inputs::ingest_stored(
         gate,
@@ -183,12 +190,9 @@ pub fn run(
     let (source_id, name) = (input.source_id, input.input);
     // Frames sent before a failure (a truncated file) are real footage: their tracks close too.
     job_sink.end_input(&source_id, &name).map_err(|e| JobError::Ingest(e.into()))?;
-    job_sink.flush().map_err(|e| JobError::Ingest(e.into()))?;
-    let report = result?;
-    job_sink
-        .checkpoint(report.frames_sampled, report.media_end_us)
-        .map_err(|e| JobError::Ingest(e.into()))?;
-    Ok(report)
+    // How far it got, also when the file was cut short.
+    job_sink.checkpoint().map_err(|e| JobError::Ingest(e.into()))?;
+    Ok(result?)
 }
 
 /// Records how `job` ended: done (with what was lost, when a cut or unreadable file gave only
