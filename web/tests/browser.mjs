@@ -141,7 +141,7 @@ await page.route("**/v1/uploads/*", async (route) => {
   await page.unroute("**/v1/uploads/*");
 });
 await page.getByRole("tab", { name: "Case" }).click();
-await page.locator("#case-status").filter({ hasText: "Case 2026-0042" }).waitFor();
+await page.locator("#case-heading").filter({ hasText: "Case 2026-0042" }).waitFor();
 await page.setInputFiles("#evidence-file", process.env.CANVASS_CLIP);
 await page
   .locator("#case-status")

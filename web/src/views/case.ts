@@ -27,6 +27,7 @@ function jobRow(job: Job): HTMLTableRowElement {
 }
 
 export async function showCase(panel: HTMLElement, session: Session) {
+  const title = el("h1", { id: "case-heading" });
   const status = el("p", { role: "status", id: "case-status" });
   const evidence = el("table", { id: "evidence", class: "list" });
   const jobTable = el("table", { id: "jobs", class: "list" });
@@ -39,14 +40,15 @@ export async function showCase(panel: HTMLElement, session: Session) {
     file,
     progress,
   ]);
-  panel.append(status, drop, el("h2", {}, ["Evidence"]), evidence, el("h2", {}, ["Ingest jobs"]), jobTable,
+  panel.append(title, status, drop, el("h2", {}, ["Evidence"]), evidence, el("h2", {}, ["Ingest jobs"]), jobTable,
     el("h2", {}, ["Footage requests"]), asked);
 
   let timer: number | undefined;
   const refresh = async () => {
     try {
       const [detail, list, all] = await Promise.all([caseDetail(session), jobs(session), requests(session)]);
-      showStatus(status, `Case ${detail.case.id}: ${detail.case.title} (${detail.case.agency})`);
+      // The title, not the status line: an upload's news stays where it was said.
+      title.textContent = `Case ${detail.case.id}: ${detail.case.title} (${detail.case.agency})`;
       clear(evidence).append(el("tr", {}, ["File", "Size", "SHA-256", "Submitted by", "At"].map((h) => el("th", { scope: "col" }, [h]))));
       for (const m of detail.evidence) {
         evidence.append(el("tr", {}, [m.original_name, size(m.size), m.sha256, m.submitted_by, when(m.submitted_at)].map((v, i) =>
