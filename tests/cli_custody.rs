@@ -66,6 +66,21 @@ fn evidence_run_under_a_case_is_stored_and_reprocessed_after_the_file_is_gone() 
     let reprocess = canvass().args(["run", "--reprocess", "--data"]).arg(&data).output().unwrap();
     assert!(reprocess.status.success(), "{}", describe(&reprocess));
     assert_eq!(gun_ids(&data), first, "the same event, same id, not a second one");
+    // The case's stored originals, by case: the same again; none submitted in the future.
+    let by_case =
+        canvass().args(["run", "--reprocess", "--case", "2026-7", "--data"]).arg(&data).output().unwrap();
+    assert!(by_case.status.success(), "{}", describe(&by_case));
+    assert_eq!(gun_ids(&data), first);
+    let later = canvass()
+        .args(["run", "--reprocess", "--case", "2026-7", "--from", "2099-01-01T00:00:00Z", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        !later.status.success() && text(&later.stderr).contains("nothing to reprocess"),
+        "{}",
+        describe(&later)
+    );
     // Its events carry the case: found with case:, and not with another.
     let in_case = canvass()
         .args(["search", "--json", "--data"])

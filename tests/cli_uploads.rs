@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use support::http::{Serve, get, post_json, tus_upload, wait_for_job};
-use support::sample_video;
+use support::{canvass, describe, sample_video};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -117,4 +117,20 @@ fn an_uploaded_clip_is_evidence_ingested_searchable_and_reprocessed_after_the_fi
     assert!(partial["warning"].as_str().unwrap_or_default().contains("truncated"), "{partial}");
     let stored = get(port, &format!("/v1/cases/{case}"), TOKEN).json();
     assert_eq!(stored["evidence"].as_array().unwrap().len(), 3, "{stored}");
+
+    // The operator sees the same jobs from the command line.
+    let listed = canvass()
+        .args(["jobs", "--case", case, "--json", "--data"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", describe(&listed));
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let mut states: Vec<(&str, &str)> =
+        jobs.iter().map(|j| (j["original_name"].as_str().unwrap(), j["state"].as_str().unwrap())).collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [("cut.mp4", "done"), ("range.mp4", "done"), ("range.mp4", "done"), ("statement.mp4", "failed")]
+    );
 }
