@@ -41,8 +41,6 @@ pub enum JobError {
     Refused(String),
     #[error("cannot load the detection models: {0}")]
     Models(String),
-    #[error("cannot audit the read of the evidence: {0}")]
-    Audit(String),
     #[error(transparent)]
     Ingest(#[from] IngestError),
 }
@@ -119,9 +117,11 @@ impl FrameSink for JobSink<'_> {
 }
 
 /// Runs `job` into `sink` as worker `worker`: checks the camera owner's policy, marks the job
-/// running, reads the stored original (audited) from the job's checkpoint if an earlier worker
-/// got that far, says the input ended, and leaves the record running with its last progress;
-/// the caller marks it finished (it knows when the frames' events are in).
+/// running, reads the stored original from the job's checkpoint if an earlier worker got that
+/// far, says the input ended, and leaves the record running with its last progress; the caller
+/// marks it finished (it knows when the frames' events are in). The read is not audited here:
+/// the request that made the job was (`evidence_stored` or `reprocess`, with the job's id), and
+/// the service is the audit log's one writer.
 pub fn run(
     store: &Store,
     gate: &OwnerGate,
@@ -131,18 +131,6 @@ pub fn run(
     sink: &mut dyn FrameSink,
 ) -> Result<IngestReport, JobError> {
     let book = JobBook::new(store.clone());
-    gate.audit
-        .record(canvass_governance::Action {
-            actor: worker.into(),
-            role: "system".into(),
-            action: "evidence_read".into(),
-            case: Some(job.case.clone()),
-            purpose: Some(format!("ingest job ({})", job.reason)),
-            agency: None,
-            detail: serde_json::json!({ "job": job.id, "sha256": job.sha256, "attempt": job.attempts + 1 }),
-            result_count: None,
-        })
-        .map_err(|e| JobError::Audit(e.to_string()))?;
     job.state = JobState::Running;
     job.worker = Some(worker.into());
     job.attempts += 1;
