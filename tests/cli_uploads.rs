@@ -13,10 +13,6 @@ use sha2::{Digest, Sha256};
 use support::http::{Serve, get, post_json, tus_upload, wait_for_job};
 use support::{canvass, describe, sample_video};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 const TOKEN: &str = "investigator-token-0123456789";
 
 fn serve(dir: &std::path::Path) -> Serve {
@@ -26,7 +22,7 @@ fn serve(dir: &std::path::Path) -> Serve {
         format!(
             "[[agencies]]\nname = \"metro\"\nsources = [\"*\"]\n\n\
              [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{}\"\n",
-            hex(&Sha256::digest(TOKEN.as_bytes()))
+            canvass_governance::access::token_hash(TOKEN)
         ),
     )
     .unwrap();
@@ -63,7 +59,7 @@ fn an_uploaded_clip_is_evidence_ingested_searchable_and_reprocessed_after_the_fi
     let clip = dir.path().join("range.mp4");
     std::fs::copy(sample_video("pistol_range.mp4"), &clip).unwrap();
     let bytes = std::fs::read(&clip).unwrap();
-    let sha = hex(&Sha256::digest(&bytes));
+    let sha = canvass_store::secret::hex(&Sha256::digest(&bytes));
     let done = tus_upload(port, TOKEN, &bytes, 700_000, &[("case", case), ("filename", "range.mp4")]);
     assert_eq!(done.header("x-canvass-evidence-sha256").as_deref(), Some(sha.as_str()));
     let job = wait_for_job(port, TOKEN, &done.header("x-canvass-job").unwrap(), Duration::from_secs(300));

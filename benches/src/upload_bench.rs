@@ -132,7 +132,7 @@ fn through_serve(
     store: Option<&str>,
 ) -> anyhow::Result<(Duration, u64)> {
     use sha2::Digest;
-    let hash: String = sha2::Sha256::digest(TOKEN.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = canvass_store::secret::hex(&sha2::Sha256::digest(TOKEN.as_bytes()));
     let config = args.dir.join("bench.toml");
     std::fs::write(
         &config,

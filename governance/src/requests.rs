@@ -87,10 +87,6 @@ pub struct Requests<S> {
     store: S,
 }
 
-fn valid_id(id: &str) -> bool {
-    id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-}
-
 impl<S: ObjectStore + Clone> Requests<S> {
     pub fn new(store: S) -> Self {
         Requests { store }
@@ -154,7 +150,7 @@ impl<S: ObjectStore + Clone> Requests<S> {
     }
 
     fn read(&self, id: &str) -> Result<Option<FootageRequest>, RequestError> {
-        if !valid_id(id) {
+        if !canvass_store::secret::is_id(id) {
             return Ok(None);
         }
         match self.store.get(&keys::footage_request(id)) {

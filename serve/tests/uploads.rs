@@ -167,6 +167,19 @@ fn uploads_hold(server: &Server, store: Store) {
     assert_eq!(get(server, &format!("/v1/jobs/{job}"), "ana").status, 200);
     assert_eq!(get(server, &format!("/v1/jobs/{job}"), "bo").status, 404);
     assert_eq!(get(server, "/v1/jobs?case=2026-77", "bo").status, 404);
+    // Reprocessing is asked of one's own agency's case only: another's does not exist for them.
+    for who in ["bo", "olga", "root"] {
+        assert_eq!(
+            call(server, "POST", "/v1/cases/2026-77/reprocess", Some(who), Some(b"{}")).status,
+            404,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        get(server, "/v1/jobs?case=2026-77", "ana").json().as_array().unwrap().len(),
+        1,
+        "nothing queued"
+    );
 
     // An unfinished upload can be terminated by its uploader only, and one past its time is gone.
     let abandoned = create(server, "ana", 1000, &meta).header("location").unwrap();

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::upload::valid_id;
+use crate::secret::{is_id, new_id};
 use crate::{ObjectStore, StoreError, keys};
 
 pub const JOB_VERSION: u32 = 1;
@@ -75,7 +75,7 @@ impl Job {
     ) -> Job {
         Job {
             version: JOB_VERSION,
-            id: crate::evidence::upload::new_id(),
+            id: new_id(),
             case: case.into(),
             sha256: sha256.into(),
             original_name: original_name.into(),
@@ -127,7 +127,7 @@ impl<S: ObjectStore> JobBook<S> {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        if !valid_id(id) {
+        if !is_id(id) {
             return Ok(None);
         }
         match self.store.get(&keys::job(id)) {

@@ -107,6 +107,20 @@ pub fn default_key_path(name: &str) -> Option<PathBuf> {
     Some(config.join("canvass").join(name))
 }
 
+/// Ids of uploads, jobs and footage requests: 32 lowercase hex digits (128 bits), safe as an
+/// object key and in a URL.
+pub fn is_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// A new random id (`is_id`), from the operating system.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the operating system gives random bytes");
+    hex(&bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

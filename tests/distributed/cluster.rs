@@ -244,9 +244,7 @@ impl Cluster {
     /// `canvass serve` over the cluster's bucket, handing jobs to the jobs topic; investigator
     /// `ana` of agency `metro` signs in with `token`. Returns it and its port.
     pub fn serve(&self, token: &str) -> (Worker, u16) {
-        use sha2::Digest;
-        let hash: String =
-            sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let hash = canvass_governance::access::token_hash(token);
         let config = self.config.path().join("serve.toml");
         std::fs::write(
             &config,

@@ -168,7 +168,7 @@ pub async fn create(
         let now = Utc::now();
         let upload = Upload {
             version: UPLOAD_VERSION,
-            id: canvass_store::evidence::upload::new_id(),
+            id: canvass_store::secret::new_id(),
             case,
             length,
             filename,

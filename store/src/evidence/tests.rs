@@ -95,7 +95,7 @@ fn a_case_id_that_is_a_path_is_refused() {
 fn upload_of(case: &str, length: u64) -> upload::Upload {
     upload::Upload {
         version: upload::UPLOAD_VERSION,
-        id: upload::new_id(),
+        id: crate::secret::new_id(),
         case: case.into(),
         length,
         filename: "door.mp4".into(),

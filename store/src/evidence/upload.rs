@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{EvidenceError, Manifest, PartRef, UPLOAD_MANIFEST_VERSION, check_case};
-use crate::secret::hex;
+use crate::secret::{hex, is_id};
 use crate::{ObjectStore, StoreError, keys};
 
 pub const UPLOAD_VERSION: u32 = 1;
@@ -21,7 +21,7 @@ pub const UPLOAD_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Upload {
     pub version: u32,
-    /// 32 hex digits, random: knowing one upload's id tells nothing of another's.
+    /// `secret::new_id`, random: knowing one upload's id tells nothing of another's.
     pub id: String,
     pub case: String,
     /// The whole file's size, declared when the upload was created.
@@ -39,19 +39,6 @@ pub struct Upload {
     pub sha256: Option<String>,
     /// ... and the ingest job made of it.
     pub job: Option<String>,
-}
-
-/// Upload and job ids: 32 lowercase hex digits.
-pub fn valid_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-}
-
-/// A new random id (128 bits from the operating system).
-pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .expect("the operating system gives random bytes");
-    hex(&bytes)
 }
 
 pub struct Uploads<S> {
@@ -74,7 +61,7 @@ impl<S: ObjectStore + Clone> Uploads<S> {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Upload>, EvidenceError> {
-        if !valid_id(id) {
+        if !is_id(id) {
             return Ok(None);
         }
         match self.store.get(&keys::upload(id)) {
