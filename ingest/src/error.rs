@@ -21,6 +21,8 @@ pub enum IngestError {
     UnsupportedCodec { codec: String },
     #[error("decoder failed to start: {0}")]
     Decoder(String),
+    #[error("the span from {from_s:.1} s is past the end of the footage ({end_s:.1} s)")]
+    PastTheEnd { from_s: f64, end_s: f64 },
     #[error("no decodable video frames ({corrupt_packets} corrupt packets)")]
     NoFrames { corrupt_packets: u64 },
     /// The frames before the cut were delivered; the rest of the file is missing.

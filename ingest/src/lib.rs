@@ -3,8 +3,10 @@
 //!
 //! Module map: `input` (what to open), `decode` (the decode loop), `sampler` (which frames to
 //! keep), `convert` (swscale + JPEG), `clock` (wall-clock time), `reconnect` (streams),
-//! `diagnose` (why a file would not open), `probe` (`canvass probe`).
+//! `diagnose` (why a file would not open), `probe` (`canvass probe`), `still` and `clip` (a frame
+//! or a span of stored footage, for watching).
 
+mod clip;
 mod clock;
 mod convert;
 mod custom_io;
@@ -29,6 +31,7 @@ use ffmpeg_next::Dictionary;
 use ffmpeg_next::format::context::Input;
 
 pub use canvass_schemas::sanitize_source_id;
+pub use clip::{Clip, ClipMethod, clip, clip_reader};
 pub use clock::WallClock;
 pub use custom_io::MediaRead;
 pub use error::IngestError;
