@@ -57,7 +57,7 @@ fn an_h264_span_is_copied_from_the_keyframe_before_it_and_starts_at_zero() {
     // The clip starts at the source's last keyframe at or before the span; its own times start
     // at 0 there.
     let keys = frame_times(&source, true);
-    let key = keys.iter().copied().filter(|k| *k <= from as f64 / 1e6 + 1e-3).last().unwrap();
+    let key = keys.iter().copied().rfind(|k| *k <= from as f64 / 1e6 + 1e-3).unwrap();
     assert!(
         (made.start_us as f64 / 1e6 - key).abs() < 0.002,
         "starts at {} us, keyframe {key}",
