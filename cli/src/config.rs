@@ -62,6 +62,10 @@ pub struct FileConfig {
     /// `CANVASS_AUDIT_KEY`, else this file, else `~/.config/canvass/audit.key`, made on first
     /// use (mode 0600).
     pub audit_key_file: Option<PathBuf>,
+    /// The key that signs export packages (an Ed25519 seed, 64 hex digits), kept outside the
+    /// store: `CANVASS_SIGNING_KEY`, else this file (or `CANVASS_SIGNING_KEY_FILE`), else
+    /// `~/.config/canvass/signing.key`, made on first use (mode 0600).
+    pub signing_key_file: Option<PathBuf>,
     /// The key that encrypts the data folder (64 hex digits), kept outside it:
     /// `CANVASS_DATA_KEY`, else this file (or `CANVASS_DATA_KEY_FILE`), else
     /// `~/.config/canvass/data.key`, made when a new folder is first used (mode 0600).
@@ -183,6 +187,19 @@ impl FileConfig {
         let path = key_path("CANVASS_AUDIT_KEY_FILE", &self.audit_key_file, "audit.key")
             .context("no audit key: set CANVASS_AUDIT_KEY, CANVASS_AUDIT_KEY_FILE or audit_key_file")?;
         Ok(AuditKey::load_or_create(&path)?)
+    }
+
+    /// The package signing key: `CANVASS_SIGNING_KEY`, else `signing_key_file` (or
+    /// `CANVASS_SIGNING_KEY_FILE`), else `~/.config/canvass/signing.key`, made on first use.
+    pub fn signing_key(&self) -> anyhow::Result<canvass_custody::SigningKey> {
+        use canvass_custody::SigningKey;
+        if let Ok(hex) = std::env::var("CANVASS_SIGNING_KEY") {
+            return SigningKey::from_hex(&hex).context("CANVASS_SIGNING_KEY");
+        }
+        let path = key_path("CANVASS_SIGNING_KEY_FILE", &self.signing_key_file, "signing.key").context(
+            "no signing key: set CANVASS_SIGNING_KEY, CANVASS_SIGNING_KEY_FILE or signing_key_file",
+        )?;
+        Ok(SigningKey::load_or_create(&path)?)
     }
 
     /// The data folder's key: `CANVASS_DATA_KEY`, else `data_key_file` (or

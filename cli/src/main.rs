@@ -50,6 +50,8 @@ enum Command {
     /// Cases and their stored evidence.
     #[command(subcommand)]
     Case(commands::case::CaseCommand),
+    /// Export a case as a signed package (events, clips, originals, audit extract), or verify one.
+    Export(commands::export::ExportArgs),
     /// Ingest jobs of stored evidence (uploads, reprocessing) and where they stand.
     Jobs(commands::jobs::JobsArgs),
     /// Check the audit log.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args, &file),
         Command::Case(command) => commands::case::run(command, &file),
         Command::Jobs(args) => commands::jobs::run(args, &file),
+        Command::Export(args) => commands::export::run(args, &file),
         Command::Audit(command) => commands::governance::audit(command, &file),
         Command::Janitor(args) => commands::governance::janitor(args, &file),
         Command::Token => commands::governance::token(),

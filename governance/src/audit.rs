@@ -60,6 +60,12 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Whether `hash` is the SHA-256 of the entry's content: anyone can check this; the MAC
+    /// needs the audit key.
+    pub fn hash_holds(&self) -> bool {
+        self.hash == self.computed_hash()
+    }
+
     fn computed_hash(&self) -> String {
         let unhashed = Entry { hash: String::new(), mac: String::new(), ..self.clone() };
         let bytes = serde_json::to_vec(&unhashed).expect("entries serialise");
