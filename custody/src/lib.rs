@@ -4,8 +4,10 @@
 //! - `signing`: the service's Ed25519 key that signs packages.
 //! - `package`: a case export (events, thumbnails, clips, originals, audit extract) with a
 //!   manifest of every file's SHA-256, signed.
+//! - `exports`: packages made through the service, their progress and their stored bytes.
 //! - `verify`: checks a package with nothing but the package (and, to pin the signer, a key).
 
+pub mod exports;
 pub mod footage;
 pub mod package;
 pub mod signing;

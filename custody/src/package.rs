@@ -8,7 +8,7 @@
 //! thumbnails/<event>.jpg  each event's thumbnail
 //! clips/<event>.mp4       each event's span plus margins, cut from the stored evidence
 //! evidence/<sha256>/<name> the submitted originals (unless clips only)
-//! audit/entries.jsonl     every audit entry that names the case, as written
+//! audit/entries.jsonl     every audit entry about the case (`touches_case`), as written
 //! audit/chain.jsonl       (seq, prev_hash, hash) of every entry from the case's first to the
 //!                         log's end: the extract's entries are links of one unbroken chain
 //! ```
@@ -130,10 +130,23 @@ pub struct AuditExtract {
     pub chain: Vec<ChainLink>,
 }
 
+/// Whether an audit entry is about `case`: done for it, opening it, or a request to its paths
+/// (a refusal included).
+pub fn touches_case(entry: &Entry, case: &str) -> bool {
+    let detail = &entry.action.detail;
+    let path = detail["path"].as_str().unwrap_or_default();
+    let case_path = format!("/v1/cases/{case}");
+    entry.action.case.as_deref() == Some(case)
+        || detail["case"].as_str() == Some(case)
+        || (entry.action.action == "case_opened" && detail["id"].as_str() == Some(case))
+        || path == case_path
+        || path.starts_with(&format!("{case_path}/"))
+}
+
 impl AuditExtract {
     /// From the whole log (oldest first, as `audit::read_and_verify` gives it).
     pub fn of_case(log: &[Entry], case: &str) -> Self {
-        let names_case = |e: &Entry| e.action.case.as_deref() == Some(case);
+        let names_case = |e: &Entry| touches_case(e, case);
         let Some(first) = log.iter().position(names_case) else { return AuditExtract::default() };
         AuditExtract {
             entries: log[first..].iter().filter(|e| names_case(e)).cloned().collect(),
@@ -161,6 +174,7 @@ pub struct PackageRequest {
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PackageSummary {
     pub events: usize,
     pub clips: usize,
@@ -176,7 +190,7 @@ pub enum ExportError {
     Nothing(String),
     #[error("{0}")]
     Query(String),
-    #[error("evidence object missing: {0}; nothing was exported")]
+    #[error("evidence object missing: {0}: nothing was exported")]
     MissingEvidence(String),
     #[error("the audit log does not verify, so no package can prove its chain: {0}")]
     AuditBroken(String),
@@ -252,6 +266,9 @@ pub fn write_package(
                     event.event_id
                 ))
             })?;
+            if let Some(part) = evidence.missing_parts(&manifest)?.first() {
+                return Err(ExportError::MissingEvidence(format!("{part} (event {})", event.event_id)));
+            }
             originals.insert(sha256, manifest);
         }
     }
@@ -390,7 +407,7 @@ const README: &str = "A canvass case export.\n\n\
 manifest.json lists every other file with its SHA-256; signature.json is the Ed25519 signature of\n\
 manifest.json by the key it names. Check the whole package with\n\n    canvass export verify PACKAGE.zip --key <the public key you were given>\n\n\
 or by hand: sha256sum each file and compare with manifest.json, and check the signature with any\n\
-Ed25519 tool. audit/entries.jsonl holds every audit entry that names the case; each entry's hash is\n\
+Ed25519 tool. audit/entries.jsonl holds every audit entry about the case; each entry's hash is\n\
 the SHA-256 of its JSON with \"hash\" and \"mac\" empty, and audit/chain.jsonl links them into one\n\
 unbroken chain up to the log's head when the package was made.\n";
 

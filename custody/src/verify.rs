@@ -11,7 +11,9 @@ use std::path::Path;
 
 use canvass_governance::audit::Entry;
 
-use crate::package::{ChainLink, MANIFEST, PackageManifest, PackageSignature, SIGNATURE, hash_reader};
+use crate::package::{
+    ChainLink, MANIFEST, PackageManifest, PackageSignature, SIGNATURE, hash_reader, touches_case,
+};
 use crate::signing::signature_holds;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,7 +221,7 @@ fn check_audit(manifest: &PackageManifest, contents: &BTreeMap<String, Vec<u8>>,
                 "{ENTRIES}: entry {} was changed: its hash does not match its content",
                 entry.seq
             ));
-        } else if entry.action.case.as_deref() != Some(manifest.case.id.as_str()) {
+        } else if !touches_case(&entry, &manifest.case.id) {
             problems.push(format!("{ENTRIES}: entry {} is not about case {}", entry.seq, manifest.case.id));
         } else if chain.get(&entry.seq).is_none_or(|l| l.hash != entry.hash || l.prev_hash != entry.prev_hash)
         {

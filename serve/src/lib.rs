@@ -39,6 +39,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::events::event,
         routes::events::thumbnail,
         routes::events::frame,
+        routes::clips::clip,
+        routes::exports::create,
+        routes::exports::list,
+        routes::exports::get,
+        routes::exports::package,
         routes::events::export,
         routes::timeline::timeline,
         routes::cameras::list,
@@ -81,6 +86,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         canvass_governance::registry::Camera,
         routes::uploads::UploadStatus,
         routes::jobs::Reprocess,
+        routes::exports::CreateExport,
+        canvass_custody::exports::ExportRecord,
+        canvass_custody::exports::ExportState,
         routes::me::Me
     ))
 )]
@@ -88,7 +96,9 @@ pub struct ApiDoc;
 
 pub fn router(service: Arc<Service>) -> Router {
     use axum::routing::{any, head, post};
-    use routes::{audit, cameras, cases, events, holds, jobs, me, requests, timeline, uploads};
+    use routes::{
+        audit, cameras, cases, clips, events, exports, holds, jobs, me, requests, timeline, uploads,
+    };
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
     let timed = Router::new()
@@ -98,6 +108,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/events/{id}", get(events::event))
         .route("/v1/events/{id}/thumbnail", get(events::thumbnail))
         .route("/v1/events/{id}/frame", get(events::frame))
+        .route("/v1/events/{id}/clip", get(clips::clip))
         .route("/v1/export", get(events::export))
         .route("/v1/cameras", get(cameras::list).post(cameras::register))
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
@@ -109,6 +120,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/cases", get(cases::list).post(cases::create))
         .route("/v1/cases/{id}", get(cases::get))
         .route("/v1/cases/{id}/reprocess", post(jobs::reprocess))
+        .route("/v1/cases/{id}/exports", get(exports::list).post(exports::create))
+        .route("/v1/exports/{id}", get(exports::get))
+        .route("/v1/exports/{id}/package", get(exports::package))
         .route("/v1/requests", get(requests::list).post(requests::create))
         .route("/v1/requests/{id}/decline", post(requests::decline))
         .route("/v1/jobs", get(jobs::list))

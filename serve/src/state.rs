@@ -54,6 +54,8 @@ pub struct ServeSettings {
     pub behind_tls_proxy: bool,
     /// The investigator's web page (the set-up step builds it into `web/dist`); served at `/`.
     pub web_dir: Option<std::path::PathBuf>,
+    /// Seconds of footage before and after an event in its clip.
+    pub clip_margin_s: f64,
     /// The largest evidence file one upload may be (413 beyond it).
     pub max_upload_bytes: u64,
     /// An unfinished upload is removed this long after it began.
@@ -89,6 +91,7 @@ impl Default for ServeSettings {
             tls_dir: None,
             behind_tls_proxy: false,
             web_dir: None,
+            clip_margin_s: 5.0,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_expiry_hours: 24,
             jobs: JobRunner::Embedded,
@@ -114,6 +117,11 @@ pub struct Service {
     pub hashing: Mutex<HashMap<String, Hashing>>,
     /// Uploads a request of this process is writing.
     pub writing: Mutex<HashSet<String>>,
+    pub exports: canvass_custody::exports::ExportBook,
+    /// Clips cut lately, for the range requests of the player that asked.
+    pub clips: crate::routes::clips::ClipCache,
+    /// Signs export packages; without it the service makes none.
+    pub signing_key: Option<canvass_custody::SigningKey>,
     pub access: AccessConfig,
     pub settings: ServeSettings,
 }
@@ -141,6 +149,9 @@ impl Service {
             job_queue: None,
             hashing: Mutex::new(HashMap::new()),
             writing: Mutex::new(HashSet::new()),
+            clips: Default::default(),
+            exports: canvass_custody::exports::ExportBook::new(store.clone()),
+            signing_key: None,
             disclosures: DisclosureBudget::new(
                 store,
                 settings.disclosure_budget,

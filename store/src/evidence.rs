@@ -239,6 +239,17 @@ impl<S: ObjectStore> EvidenceStore<S> {
         Ok((manifest, true))
     }
 
+    /// The keys of the original's parts that are not in the store (listed, not read): what a
+    /// package must not go out without.
+    pub fn missing_parts(&self, manifest: &Manifest) -> Result<Vec<String>, EvidenceError> {
+        let refs = manifest.part_refs();
+        let Some(first) = refs.first() else { return Ok(Vec::new()) };
+        let folder = &first.key[..first.key.rfind('/').map_or(0, |i| i + 1)];
+        let present: std::collections::HashSet<String> =
+            self.store.list(folder)?.into_iter().map(|o| o.key).collect();
+        Ok(refs.into_iter().map(|r| r.key).filter(|k| !present.contains(k)).collect())
+    }
+
     /// Reads the original of `manifest` by ranged reads of its parts, never the whole file.
     pub fn open(&self, manifest: &Manifest) -> reader::EvidenceReader<S>
     where

@@ -23,6 +23,8 @@
 //! evidence/v1/case=<id>/upload=<id>/part-<offset, 16 digits> an uploaded original's parts
 //! uploads/v1/<id>.json                                      a resumable upload under way
 //! jobs/v1/<id>.json                                         an ingest job of stored evidence
+//! exports/v1/<id>.json                                      a case export package and where it stands
+//! exports/v1/<id>/part-<offset, 16 digits>                  the package's bytes, in parts
 //! encryption/v1/key.json                                    which key encrypts the folder (not secret)
 //! ```
 
@@ -48,6 +50,7 @@ pub const FOOTAGE_REQUESTS: &str = "requests/v1/";
 pub const EVIDENCE: &str = "evidence/v1/";
 pub const UPLOADS: &str = "uploads/v1/";
 pub const JOBS: &str = "jobs/v1/";
+pub const EXPORTS: &str = "exports/v1/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
@@ -160,6 +163,16 @@ pub fn upload(id: &str) -> String {
 /// Ingest job `id` (32 hex digits, checked by the caller).
 pub fn job(id: &str) -> String {
     format!("{JOBS}{id}.json")
+}
+
+/// Export `id` (32 hex digits, checked by the caller).
+pub fn export(id: &str) -> String {
+    format!("{EXPORTS}{id}.json")
+}
+
+/// The part of export package `id` that starts at byte `offset`.
+pub fn export_part(id: &str, offset: u64) -> String {
+    format!("{EXPORTS}{id}/part-{offset:016}")
 }
 
 /// A detector worker group's checkpoint of one partition of `topic`.

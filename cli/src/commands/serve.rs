@@ -95,6 +95,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let queue = job_queue(&args.detector, args.brokers.as_deref(), file, &settings, &store, &runtime)?;
     let mut service = Service::new(store, access, settings, file.audit_key()?);
+    service.signing_key = Some(file.signing_key()?);
     if let Some(queue) = queue {
         service = service.with_job_queue(queue);
     }

@@ -8,6 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use canvass_custody::FootageError;
+use canvass_custody::footage::shown_input;
 use canvass_schemas::{DetectionEvent, wire_name};
 use canvass_search::QueryError;
 use canvass_store::Pruning;
@@ -284,7 +286,7 @@ pub struct EventParams {
 }
 
 /// The event with `id` if the caller may see it; a hidden event is reported as not found.
-fn find_event(
+pub(crate) fn find_event(
     service: &Service,
     caller: &Caller,
     id: &str,
@@ -390,22 +392,16 @@ pub async fn frame(
     Params(p): Params<EventParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     view_event(service, caller, &headers, id, p, "view footage", |service, caller, case, event| {
-        let shown = shown_input(&event.input);
-        let at = event.best_frame.media_time_us;
-        // Stored evidence is cut where it is stored; a file by its path on this host.
-        let cut = match canvass_store::evidence::parse_input_name(&event.input) {
-            Some((case, sha256)) => {
-                let manifest = service.evidence.manifest(&case, &sha256).map_err(ApiError::internal)?;
-                let manifest = manifest.ok_or_else(|| ApiError::not_found(format!("the evidence of this event ({shown}) is gone")))?;
-                canvass_ingest::frame_at_reader(Box::new(service.evidence.open(&manifest)), at, STILL_MAX_SIDE)
-            }
-            None if std::path::Path::new(&event.input).is_file() => canvass_ingest::frame_at(&event.input, at, STILL_MAX_SIDE),
-            None => return Err(ApiError::not_found(format!("the footage of this event ({shown}) is not stored here"))),
-        };
-        let (jpeg, media_us) = cut
-            .map_err(|e| {
-                tracing::error!(input = %event.input, "cannot cut a frame: {e}");
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot cut a frame from {shown} (logged on the server)"))
+        let (jpeg, media_us) =
+            canvass_custody::still_of_event(&service.evidence, &event, STILL_MAX_SIDE).map_err(|e| match e {
+                FootageError::Gone(_) | FootageError::NotStored(_) => ApiError::not_found(e.to_string()),
+                e => {
+                    tracing::error!(input = %event.input, "cannot cut a frame: {e}");
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!("cannot cut a frame from {} (logged on the server)", shown_input(&event.input)),
+                    )
+                }
             })?;
         let media_time = format!("{:.3}", media_us as f64 / 1e6);
         let detail = serde_json::json!({ "event_id": event.event_id, "input": event.input, "media_time_s": media_time });
@@ -413,17 +409,6 @@ pub async fn frame(
         Ok(([(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::HeaderName::from_static("x-canvass-media-time"), media_time)], jpeg))
     })
     .await
-}
-
-/// How an answer names an event's footage: a stream by its URL (credentials were stripped at
-/// ingest), a file by its name; the folders of the server are nobody's business.
-fn shown_input(input: &str) -> String {
-    if input.contains("://") {
-        return input.to_string();
-    }
-    std::path::Path::new(input)
-        .file_name()
-        .map_or_else(|| input.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn without_server_paths(mut event: DetectionEvent) -> DetectionEvent {

@@ -1,7 +1,9 @@
 pub mod audit;
 pub mod cameras;
 pub mod cases;
+pub mod clips;
 pub mod events;
+pub mod exports;
 pub mod holds;
 pub mod jobs;
 pub mod me;

@@ -53,7 +53,9 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
     };
     access.validate().unwrap();
     let settings = ServeSettings { janitor_interval_s: 0, ..settings };
-    let service = Arc::new(Service::new(store, access, settings, audit_key()));
+    let mut service = Service::new(store, access, settings, audit_key());
+    service.signing_key = Some(signing_key());
+    let service = Arc::new(service);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -72,6 +74,11 @@ pub fn restart(server: Server, settings: ServeSettings) -> Server {
 /// The audit key every test service uses.
 pub fn audit_key() -> canvass_governance::audit::AuditKey {
     canvass_governance::audit::AuditKey::from_hex(&"3c".repeat(32)).unwrap()
+}
+
+/// The key every test service signs export packages with.
+pub fn signing_key() -> canvass_custody::SigningKey {
+    canvass_custody::SigningKey::from_hex(&"5e".repeat(32)).unwrap()
 }
 
 /// The audit log of a test service's data folder.

@@ -1,0 +1,175 @@
+//! Exports made through the service: one record per package (`exports/v1/<id>.json`) saying
+//! where its writing stands, and the finished package's bytes in parts beside it, so any replica
+//! of `serve` reports progress and hands the package out. Packages are encrypted at rest like
+//! everything in the store, and expire: a package is a disclosure, not an archive.
+
+use std::io::Read;
+
+use canvass_store::secret::{is_id, new_id};
+use canvass_store::{ObjectStore, Store, StoreError, keys};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::package::PackageSummary;
+
+pub const EXPORT_VERSION: u32 = 1;
+
+/// Package bytes per stored part.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportState {
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRecord {
+    pub version: u32,
+    pub id: String,
+    pub case: String,
+    pub created_by: String,
+    pub purpose: String,
+    pub query: Option<String>,
+    pub originals: bool,
+    pub state: ExportState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// After this the package is gone.
+    pub expires_at: DateTime<Utc>,
+    pub events: usize,
+    /// Units written (thumbnails, clips, originals) of the total.
+    pub done: u64,
+    pub total: u64,
+    #[schema(value_type = Option<Object>)]
+    pub summary: Option<PackageSummary>,
+    pub error: Option<String>,
+    /// Sizes of the stored parts of the package, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<u64>,
+}
+
+impl ExportRecord {
+    pub fn new(
+        case: &str,
+        created_by: &str,
+        purpose: &str,
+        query: Option<String>,
+        originals: bool,
+        events: usize,
+    ) -> Self {
+        let now = Utc::now();
+        ExportRecord {
+            version: EXPORT_VERSION,
+            id: new_id(),
+            case: case.into(),
+            created_by: created_by.into(),
+            purpose: purpose.into(),
+            query,
+            originals,
+            state: ExportState::Running,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + Duration::hours(24),
+            events,
+            done: 0,
+            total: 0,
+            summary: None,
+            error: None,
+            parts: Vec::new(),
+        }
+    }
+}
+
+pub struct ExportBook {
+    store: Store,
+}
+
+impl ExportBook {
+    pub fn new(store: Store) -> Self {
+        ExportBook { store }
+    }
+
+    pub fn put(&self, record: &ExportRecord) -> Result<(), StoreError> {
+        self.store
+            .put(&keys::export(&record.id), &serde_json::to_vec_pretty(record).expect("exports serialise"))
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<ExportRecord>, StoreError> {
+        if !is_id(id) {
+            return Ok(None);
+        }
+        match self.store.get(&keys::export(id)) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("export {id} is not readable: {e}"))),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exports of `case`, newest first.
+    pub fn of_case(&self, case: &str) -> Result<Vec<ExportRecord>, StoreError> {
+        let mut found = Vec::new();
+        for object in self.store.list(keys::EXPORTS)? {
+            let Some(id) = object.key.strip_prefix(keys::EXPORTS).and_then(|k| k.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            match self.get(id) {
+                Ok(Some(record)) if record.case == case => found.push(record),
+                Ok(_) => {}
+                Err(StoreError::Corrupt(why)) => tracing::error!("{why}"),
+                Err(e) => return Err(e),
+            }
+        }
+        found.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(found)
+    }
+
+    /// Stores the package read from `package` in parts; returns their sizes.
+    pub fn store_package(&self, id: &str, package: &mut impl Read) -> Result<Vec<u64>, StoreError> {
+        let (mut parts, mut offset) = (Vec::new(), 0u64);
+        let mut buffer = vec![0u8; PART_SIZE];
+        loop {
+            let n = read_full(package, &mut buffer).map_err(|e| StoreError::Permanent {
+                key: keys::export(id),
+                reason: format!("cannot read the package: {e}"),
+            })?;
+            if n == 0 {
+                return Ok(parts);
+            }
+            self.store.put(&keys::export_part(id, offset), &buffer[..n])?;
+            parts.push(n as u64);
+            offset += n as u64;
+        }
+    }
+
+    /// Part `n` of the package of `record`.
+    pub fn package_part(&self, record: &ExportRecord, n: usize) -> Result<Vec<u8>, StoreError> {
+        let offset: u64 = record.parts[..n].iter().sum();
+        self.store.get(&keys::export_part(&record.id, offset))
+    }
+
+    /// Removes the package's parts and its record.
+    pub fn remove(&self, record: &ExportRecord) -> Result<(), StoreError> {
+        for object in self.store.list(&format!("{}{}/", keys::EXPORTS, record.id))? {
+            self.store.delete(&object.key)?;
+        }
+        self.store.delete(&keys::export(&record.id))
+    }
+}
+
+fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
