@@ -201,7 +201,7 @@ fn web_page(dir: &std::path::Path) -> Router {
     use axum::http::{HeaderValue, header};
     use tower_http::services::{ServeDir, ServeFile};
     use tower_http::set_header::SetResponseHeaderLayer;
-    let csp = "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
+    let csp = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; \
                connect-src 'self'; frame-ancestors 'none'";
     Router::new()
         .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))

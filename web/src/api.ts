@@ -137,6 +137,22 @@ export async function image(session: Session, path: string): Promise<string> {
   return URL.createObjectURL(blob);
 }
 
+/** An event's clip (fetched whole behind the token: a <video> cannot send it) and where it
+ * sits in the source footage. */
+export interface Clip {
+  src: string;
+  /** Media time (s) of the clip's time 0. */
+  start: number;
+  fps: number;
+}
+
+export async function clip(session: Session, id: string): Promise<Clip> {
+  const response = await call(session, `/v1/events/${encodeURIComponent(id)}/clip`);
+  const start = Number(response.headers.get("X-Canvass-Clip-Start") ?? "0");
+  const fps = Number(response.headers.get("X-Canvass-Clip-Fps") ?? "25") || 25;
+  return { src: URL.createObjectURL(await response.blob()), start, fps };
+}
+
 export interface Me {
   name: string;
   role: "investigator" | "supervisor" | "admin" | "owner";

@@ -117,7 +117,7 @@ pub(crate) fn byte_range(header: Option<&str>, len: u64) -> Result<Option<(u64, 
 }
 
 #[utoipa::path(get, path = "/v1/events/{id}/clip", params(("id" = String, Path), EventParams),
-    responses((status = 200, content_type = "video/mp4", description = "the event's span plus margins, cut from the stored evidence; X-Canvass-Clip-Start is the media time (s) of the clip's time 0"),
+    responses((status = 200, content_type = "video/mp4", description = "the event's span plus margins, cut from the stored evidence; X-Canvass-Clip-Start is the media time (s) of the clip's time 0, X-Canvass-Clip-Fps its frame rate"),
     (status = 206, description = "the range asked for"), (status = 404, description = "no such event, or no footage stored for it"),
     (status = 416, description = "a range outside the clip")))]
 pub async fn clip(
@@ -159,7 +159,11 @@ pub async fn clip(
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::CACHE_CONTROL, "no-store")
             .header("x-canvass-clip-start", format!("{:.6}", clip.clip.start_us as f64 / 1e6))
-            .header("x-canvass-clip-method", format!("{:?}", clip.clip.method).to_lowercase());
+            .header("x-canvass-clip-method", format!("{:?}", clip.clip.method).to_lowercase())
+            .header(
+                "x-canvass-clip-fps",
+                format!("{:.3}", clip.clip.frames as f64 * 1e6 / clip.clip.duration_us().max(1) as f64),
+            );
         let body = match range {
             Ok(None) => Body::from(clip.mp4.clone()),
             Ok(Some((a, b))) => {

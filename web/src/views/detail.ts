@@ -1,8 +1,10 @@
-// One event: the thumbnail large, the source footage at that moment with the box drawn, when
-// and where in the original file, and other sightings of the same kind of vehicle nearby in time.
+// One event: the thumbnail large, its clip from the stored footage (or, without one, the still at
+// the best frame) with the box drawn, when and where in the original file, and other sightings of
+// the same kind of vehicle nearby in time.
 
 import { type Session, eventDetail, image, search } from "../api";
 import { clear, el, mediaTime, when } from "../dom";
+import { player } from "./player";
 import { card } from "./search";
 
 const NEARBY_MINUTES = 15;
@@ -10,6 +12,7 @@ const NEARBY_MINUTES = 15;
 export async function openDetail(session: Session, id: string) {
   const dialog = document.getElementById("detail") as HTMLDialogElement;
   clear(dialog);
+  dialog.dataset.event = id;
   const close = el("button", { type: "button", class: "close", "aria-label": "Close" }, ["×"]);
   close.addEventListener("click", () => dialog.close());
   dialog.append(close, el("p", { role: "status" }, ["Loading…"]));
@@ -29,6 +32,11 @@ export async function openDetail(session: Session, id: string) {
     const frameBox = el("figure", { class: "frame" }, [el("div", { class: "frame-inner" }, [frame, box]), el("figcaption", {}, [
       `Source footage at ${mediaTime(event.best_frame.media_time_us / 1e6)} in ${event.input} (jump there in the original file).`,
     ])]);
+    const still = image(session, `/v1/events/${encodeURIComponent(id)}/frame`);
+    const clipBox: HTMLElement = player(session, event, still, (why) => {
+      clipBox.replaceWith(el("p", { class: "muted", id: "no-clip" }, [`No clip: ${why}`]), frameBox);
+      still.then((src) => (frame.src = src)).catch((err) => frameBox.replaceWith(el("p", { class: "muted" }, [`Footage unavailable: ${(err as Error).message}`])));
+    });
     const others = el("ul", { class: "grid small-grid", "aria-label": "other sightings" });
     clear(dialog).append(
       close,
@@ -42,15 +50,12 @@ export async function openDetail(session: Session, id: string) {
           el("dt", {}, ["Model"]), el("dd", {}, [`${event.model.name} ${event.model.version}`]),
         ]),
       ]),
-      frameBox,
+      clipBox,
       el("h3", {}, [`Other sightings within ${NEARBY_MINUTES} minutes`]),
       others,
     );
     close.focus();
     image(session, thumbnail).then((src) => (thumb.src = src)).catch(() => thumb.replaceWith(el("span", { class: "noimg" }, ["no thumbnail"])));
-    image(session, `/v1/events/${encodeURIComponent(id)}/frame`)
-      .then((src) => (frame.src = src))
-      .catch((err) => frameBox.replaceWith(el("p", { class: "muted" }, [`Footage unavailable: ${(err as Error).message}`])));
     const start = new Date(event.wall_start).getTime();
     const span = NEARBY_MINUTES * 60_000;
     const nearby = await search(session, {
