@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use canvass_schemas::DetectionEvent;
 use canvass_store::{EventLake, Pruning};
 use cluster::{Cluster, PATIENCE, Worker};
-use support::{canvass, describe, sample_video};
+use support::{canvass, describe, repo, sample_video, text};
 
 const START: &str = "2026-11-20T10:00:00Z";
 
@@ -206,7 +206,7 @@ fn kafka_tls_settings_reach_the_client_and_a_bad_ca_file_is_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    let stderr = support::text(&out.stderr);
+    let stderr = text(&out.stderr);
     assert!(stderr.contains("127.0.0.1:1") && stderr.contains("ssl.ca.location"), "{stderr}");
 }
 
@@ -297,4 +297,47 @@ fn an_uploaded_clips_job_killed_mid_way_resumes_on_another_worker_with_the_same_
     assert_same_events(&cluster, &want);
     let found = get(port, &format!("/v1/search?q=car%20case:{CASE}&case={CASE}&purpose=test"), TOKEN);
     assert!(found.json()["total"].as_u64().unwrap() > 0, "the case's cars are found by search");
+
+    // Custody out, distributed: a car's clip, cut from the evidence in S3, plays in Chromium ...
+    let web = repo().join("web");
+    let played = std::process::Command::new("node")
+        .arg(web.join("tests/clip.mjs"))
+        .current_dir(&web)
+        .env("CANVASS_URL", format!("http://127.0.0.1:{port}"))
+        .env("CANVASS_TOKEN", TOKEN)
+        .env("CANVASS_CASE", CASE)
+        .env("CANVASS_QUERY", format!("car case:{CASE}"))
+        .env("CANVASS_SCREENSHOTS", dir.path().join("screenshots"))
+        .output()
+        .unwrap();
+    assert!(played.status.success(), "{}", describe(&played));
+    // ... and the case goes out as a package that verifies against the service's key.
+    let asked = post_json(
+        port,
+        &format!("/v1/cases/{CASE}/exports"),
+        TOKEN,
+        serde_json::json!({ "purpose": "test", "query": "car" }),
+    );
+    assert_eq!(asked.status, 202, "{}", text(&asked.body));
+    let export = asked.json()["id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    loop {
+        let record = get(port, &format!("/v1/exports/{export}"), TOKEN);
+        assert_eq!(record.status, 200, "{}", text(&record.body));
+        match record.json()["state"].as_str() {
+            Some("running") => {}
+            Some("done") => break,
+            _ => panic!("the export failed: {}", text(&record.body)),
+        }
+        assert!(started.elapsed() < PATIENCE, "the export did not finish");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let package = get(port, &format!("/v1/exports/{export}/package"), TOKEN);
+    assert_eq!(package.status, 200, "{}", text(&package.body));
+    let zip = dir.path().join("package.zip");
+    std::fs::write(&zip, &package.body).unwrap();
+    let key = canvass().args(["export", "key"]).output().unwrap();
+    let key = text(&key.stdout).trim().to_string();
+    let verified = canvass().args(["export", "verify", "--key", &key]).arg(&zip).output().unwrap();
+    assert!(verified.status.success(), "{}", describe(&verified));
 }

@@ -116,6 +116,7 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
         "detector": {"keda": {"enabled": true, "maxReplicas": 20}},
         "metrics": {"serviceMonitor": {"enabled": true}},
         "audit": {"keySecret": "audit-key"},
+        "signing": {"keySecret": "signing-key"},
         "search": {"tls": {"secret": "search-cert"}, "disclosureBudget": 500, "agencies": [{"name": "metro", "sources": ["main-st"]}],
                    "users": [{"name": "ana", "role": "investigator", "agency": "metro", "token_sha256": "ab".repeat(32)}]},
     });
@@ -145,6 +146,10 @@ fn custom_values_render_streams_secrets_keda_and_monitoring() {
     assert!(!detector["spec"]["template"]["spec"]["volumes"].to_string().contains("search-cert"));
     let ingest_env = containers[0]["env"].to_string();
     assert!(ingest_env.contains("CANVASS_AUDIT_KEY") && ingest_env.contains("audit-key"), "{ingest_env}");
+    // The package signing key reaches the search pods and no other.
+    let search_env = search["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(search_env.contains("CANVASS_SIGNING_KEY") && search_env.contains("signing-key"), "{search_env}");
+    assert!(!ingest_env.contains("signing-key") && !env.contains("signing-key"), "{ingest_env}");
     let summary = config_check(&docs);
     assert!(summary.contains("s3://city-evidence/ at https://minio.city:9000"), "{summary}");
     assert!(summary.contains("sasl.mechanism") && summary.contains("ssl.ca.location"), "{summary}");

@@ -102,17 +102,24 @@ impl ExportBook {
         if !is_id(id) {
             return Ok(None);
         }
-        match self.store.get(&keys::export(id)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("export {id} is not readable: {e}"))),
-            Err(StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
+        // A record is rewritten while its package is written; a store whose writes are not
+        // atomic (s3s-fs) can show a reader half of one, so an unreadable record is read again.
+        for attempt in 1.. {
+            match self.store.get(&keys::export(id)) {
+                Ok(bytes) => match serde_json::from_slice(&bytes) {
+                    Ok(record) => return Ok(Some(record)),
+                    Err(_) if attempt < 5 => std::thread::sleep(std::time::Duration::from_millis(50)),
+                    Err(e) => return Err(StoreError::Corrupt(format!("export {id} is not readable: {e}"))),
+                },
+                Err(StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
         }
+        unreachable!("the loop returns")
     }
 
-    /// The exports of `case`, newest first.
-    pub fn of_case(&self, case: &str) -> Result<Vec<ExportRecord>, StoreError> {
+    /// Every export, newest first; unreadable records are logged and skipped.
+    pub fn all(&self) -> Result<Vec<ExportRecord>, StoreError> {
         let mut found = Vec::new();
         for object in self.store.list(keys::EXPORTS)? {
             let Some(id) = object.key.strip_prefix(keys::EXPORTS).and_then(|k| k.strip_suffix(".json"))
@@ -120,14 +127,32 @@ impl ExportBook {
                 continue;
             };
             match self.get(id) {
-                Ok(Some(record)) if record.case == case => found.push(record),
-                Ok(_) => {}
+                Ok(Some(record)) => found.push(record),
+                Ok(None) => {}
                 Err(StoreError::Corrupt(why)) => tracing::error!("{why}"),
                 Err(e) => return Err(e),
             }
         }
         found.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(found)
+    }
+
+    /// The exports of `case`, newest first.
+    pub fn of_case(&self, case: &str) -> Result<Vec<ExportRecord>, StoreError> {
+        Ok(self.all()?.into_iter().filter(|r| r.case == case).collect())
+    }
+
+    /// Removes the packages (parts and records) past their expiry that are no longer being
+    /// written; returns their ids.
+    pub fn remove_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut removed = Vec::new();
+        for record in self.all()? {
+            if record.state != ExportState::Running && record.expires_at <= now {
+                self.remove(&record)?;
+                removed.push(record.id);
+            }
+        }
+        Ok(removed)
     }
 
     /// Stores the package read from `package` in parts; returns their sizes.
@@ -154,8 +179,8 @@ impl ExportBook {
         self.store.get(&keys::export_part(&record.id, offset))
     }
 
-    /// Removes the package's parts and its record.
-    pub fn remove(&self, record: &ExportRecord) -> Result<(), StoreError> {
+    /// Removes the package's parts, then its record.
+    fn remove(&self, record: &ExportRecord) -> Result<(), StoreError> {
         for object in self.store.list(&format!("{}{}/", keys::EXPORTS, record.id))? {
             self.store.delete(&object.key)?;
         }
@@ -172,4 +197,45 @@ fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn expired_packages_go_parts_and_all_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Store = Arc::new(canvass_store::LocalStore::new(dir.path()));
+        let book = ExportBook::new(store.clone());
+        let now = Utc::now();
+        let mut records = Vec::new();
+        for (state, hours_left) in [
+            (ExportState::Done, -1),
+            (ExportState::Failed, -1),
+            (ExportState::Running, -1),
+            (ExportState::Done, 5),
+        ] {
+            let mut record = ExportRecord::new("C-1", "ana", "court", None, true, 1);
+            record.state = state;
+            record.expires_at = now + Duration::hours(hours_left);
+            record.parts = book.store_package(&record.id, &mut vec![7u8; PART_SIZE + 10].as_slice()).unwrap();
+            assert_eq!(record.parts, vec![PART_SIZE as u64, 10]);
+            book.put(&record).unwrap();
+            records.push(record);
+        }
+        let mut removed = book.remove_expired(now).unwrap();
+        removed.sort();
+        let mut expected = vec![records[0].id.clone(), records[1].id.clone()];
+        expected.sort();
+        assert_eq!(removed, expected);
+        for (record, kept) in records.iter().zip([false, false, true, true]) {
+            assert_eq!(book.get(&record.id).unwrap().is_some(), kept, "{:?}", record.state);
+            let parts = store.list(&format!("{}{}/", keys::EXPORTS, record.id)).unwrap();
+            assert_eq!(parts.len(), if kept { 2 } else { 0 });
+        }
+        assert_eq!(book.package_part(&records[3], 1).unwrap(), vec![7u8; 10]);
+    }
 }

@@ -189,6 +189,8 @@ pub enum ExportError {
     #[error("{0}")]
     Nothing(String),
     #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
     Query(String),
     #[error("evidence object missing: {0}: nothing was exported")]
     MissingEvidence(String),
@@ -222,7 +224,7 @@ pub fn case_events(
     parsed.cases = [case.to_string()].into();
     let found = canvass_search::search_within(lake, &parsed, scope, false, 0, MAX_PACKAGE_EVENTS)?;
     if found.total > MAX_PACKAGE_EVENTS {
-        return Err(ExportError::Nothing(format!(
+        return Err(ExportError::TooLarge(format!(
             "{} events match; a package holds at most {MAX_PACKAGE_EVENTS}: narrow it with a query (a time range, a camera)",
             found.total
         )));
@@ -305,8 +307,11 @@ pub fn write_package(
                 clips += 1;
             }
             // A stream or a file on another host: the event goes out without footage, said so.
+            Err(FootageError::NotStored(input)) if input.contains("://") => {
+                no_clip.push(format!("{id}: {input} is a live stream, which keeps no footage"))
+            }
             Err(FootageError::NotStored(input)) => {
-                no_clip.push(format!("{id}: the footage ({input}) is not stored: a live stream keeps none"))
+                no_clip.push(format!("{id}: its file ({input}) is not stored as evidence nor on this host"))
             }
             Err(FootageError::Gone(input)) => {
                 return Err(ExportError::MissingEvidence(format!("{input} (event {id})")));

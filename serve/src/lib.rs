@@ -235,6 +235,10 @@ pub fn spawn_janitor(service: Arc<Service>, interval: Duration) {
                         tracing::info!(upload = %upload.id, "expired upload removed");
                     }
                 }
+                // Export packages are disclosures, not archives: they go when they expire.
+                for id in service.exports.remove_expired(now).map_err(|e| e.to_string())? {
+                    tracing::info!(export = %id, "expired export package removed");
+                }
                 canvass_governance::sweep(&service.lake, &holds, &service.audit, &retention, now)
                     .map_err(|e| e.to_string())
             })

@@ -15,7 +15,7 @@ use canvass_store::{EventLake, Pruning, S3Store};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use crate::support::canvass;
+use crate::support::{canvass, repo};
 
 pub const FRAMES_TOPIC: &str = "canvass.frames.v1";
 pub const PARTITIONS: i32 = 4;
@@ -267,6 +267,10 @@ impl Cluster {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ]);
+        // The page too, for the player test (scripts/setup builds it).
+        let web = repo().join("web/dist");
+        assert!(web.join("index.html").is_file(), "web/dist is missing: run scripts/setup");
+        cmd.arg("--web-dir").arg(web);
         let worker = self.spawn(cmd, free_port());
         wait_for_port(port, "canvass serve");
         (worker, port)

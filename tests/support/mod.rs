@@ -23,6 +23,7 @@ pub fn canvass() -> Command {
     // Plain log lines, not a progress bar, and no colour codes in captured output.
     cmd.env("NO_COLOR", "1").env_remove("CANVASS_CONFIG").current_dir(repo()).env("CANVASS_ASSETS", assets());
     cmd.env("CANVASS_AUDIT_KEY", TEST_AUDIT_KEY).env("CANVASS_DATA_KEY", TEST_DATA_KEY);
+    cmd.env("CANVASS_SIGNING_KEY", TEST_SIGNING_KEY);
     // The case every command reading event data must name; tests of that requirement remove it.
     cmd.env("CANVASS_CASE", TEST_CASE).env("CANVASS_PURPOSE", "end-to-end test");
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
@@ -37,6 +38,9 @@ pub const TEST_AUDIT_KEY: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee
 pub fn audit_key() -> canvass_governance::audit::AuditKey {
     canvass_governance::audit::AuditKey::from_hex(TEST_AUDIT_KEY).unwrap()
 }
+
+/// The package signing key's seed the binary gets in tests (`CANVASS_SIGNING_KEY`).
+pub const TEST_SIGNING_KEY: &str = "5157a11e5157a11e5157a11e5157a11e5157a11e5157a11e5157a11e5157a11e";
 
 /// The data folder key the binary gets in tests (`CANVASS_DATA_KEY`).
 pub const TEST_DATA_KEY: &str = "da7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ffda7a00ff";

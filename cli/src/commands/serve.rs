@@ -95,7 +95,15 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let queue = job_queue(&args.detector, args.brokers.as_deref(), file, &settings, &store, &runtime)?;
     let mut service = Service::new(store, access, settings, file.audit_key()?);
-    service.signing_key = Some(file.signing_key()?);
+    // Without a key (a read-only file system, nothing configured) the service still serves;
+    // it makes no export packages and says why.
+    service.signing_key = match file.signing_key() {
+        Ok(key) => Some(key),
+        Err(e) => {
+            tracing::warn!("no package signing key ({e:#}): export packages are refused (503)");
+            None
+        }
+    };
     if let Some(queue) = queue {
         service = service.with_job_queue(queue);
     }

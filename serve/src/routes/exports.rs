@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
+use canvass_custody::ExportError;
 use canvass_custody::exports::{ExportRecord, ExportState};
 use canvass_custody::package::{AuditExtract, PackageRequest, Progress, case_events};
 use canvass_governance::Principal;
@@ -65,7 +66,10 @@ pub async fn create(
         };
         let in_jurisdiction = |source: &str| who.may_see(source);
         let events = case_events(&service.lake, &case.id, ask.query.as_deref(), Some(&in_jurisdiction))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| match e {
+                ExportError::Query(_) | ExportError::TooLarge(_) => ApiError::bad_request(e.to_string()),
+                e => ApiError::internal(e),
+            })?;
         if events.is_empty() {
             let what = ask.query.as_ref().map_or(String::new(), |q| format!(" that match '{q}'"));
             return Err(ApiError::new(
