@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -23,7 +23,7 @@ use crate::state::{Caller, Service, case_of};
 
 /// A cut clip, kept for the user who asked.
 pub struct CutClip {
-    pub mp4: Vec<u8>,
+    pub mp4: Bytes,
     pub clip: Clip,
 }
 
@@ -80,7 +80,7 @@ fn cut(service: &Service, event: &DetectionEvent) -> Result<CutClip, ApiError> {
                     )
                 }
             })?;
-    let mp4 = std::fs::read(scratch.path()).map_err(ApiError::internal)?;
+    let mp4 = Bytes::from(std::fs::read(scratch.path()).map_err(ApiError::internal)?);
     Ok(CutClip { mp4, clip })
 }
 
@@ -170,7 +170,7 @@ pub async fn clip(
                 response = response
                     .status(StatusCode::PARTIAL_CONTENT)
                     .header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{len}"));
-                Body::from(clip.mp4[a as usize..=b as usize].to_vec())
+                Body::from(clip.mp4.slice(a as usize..=b as usize))
             }
             Err(()) => {
                 response = response.status(StatusCode::RANGE_NOT_SATISFIABLE).header(
