@@ -253,7 +253,7 @@ fn an_uploaded_clips_job_killed_mid_way_resumes_on_another_worker_with_the_same_
     assert!(!want.is_empty() && want.iter().all(|e| e.case.as_deref() == Some(CASE)));
 
     let cluster = Cluster::start(false);
-    let (_serve, port) = cluster.serve(TOKEN);
+    let (serve, port) = cluster.serve(TOKEN);
     let detector = cluster.detector();
     let first = cluster.job_worker("2");
     assert_eq!(
@@ -323,7 +323,7 @@ fn an_uploaded_clips_job_killed_mid_way_resumes_on_another_worker_with_the_same_
     let started = Instant::now();
     loop {
         let record = get(port, &format!("/v1/exports/{export}"), TOKEN);
-        assert_eq!(record.status, 200, "{}", text(&record.body));
+        assert_eq!(record.status, 200, "{}\n{}", text(&record.body), serve.output());
         match record.json()["state"].as_str() {
             Some("running") => {}
             Some("done") => break,

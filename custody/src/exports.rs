@@ -17,6 +17,11 @@ pub const EXPORT_VERSION: u32 = 1;
 /// Package bytes per stored part.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// A writer rewrites its record at least this often while it runs ...
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(20);
+/// ... so a running record not rewritten for this long was left by a process that stopped.
+pub const STALE_AFTER_S: i64 = 120;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportState {
@@ -53,6 +58,18 @@ pub struct ExportRecord {
 }
 
 impl ExportRecord {
+    /// A record still `running` that its writer stopped rewriting (the process died) is failed.
+    fn failed_if_abandoned(mut self, now: DateTime<Utc>) -> Self {
+        if self.state == ExportState::Running && now - self.updated_at > Duration::seconds(STALE_AFTER_S) {
+            self.state = ExportState::Failed;
+            self.error = Some(format!(
+                "the service writing it stopped (last heard of at {}); ask for the export again",
+                self.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        self
+    }
+
     pub fn new(
         case: &str,
         created_by: &str,
@@ -102,18 +119,24 @@ impl ExportBook {
         if !is_id(id) {
             return Ok(None);
         }
-        // A record is rewritten while its package is written; a store whose writes are not
-        // atomic (s3s-fs) can show a reader half of one, so an unreadable record is read again.
+        // A record is rewritten while its package is written; a store whose rewrites are not
+        // atomic (s3s-fs keeps an object's data and its checksum apart) can fail or show half of
+        // one to a reader at that moment, so a failed read is tried again.
         for attempt in 1.. {
+            let last = attempt == 5;
             match self.store.get(&keys::export(id)) {
-                Ok(bytes) => match serde_json::from_slice(&bytes) {
-                    Ok(record) => return Ok(Some(record)),
-                    Err(_) if attempt < 5 => std::thread::sleep(std::time::Duration::from_millis(50)),
-                    Err(e) => return Err(StoreError::Corrupt(format!("export {id} is not readable: {e}"))),
+                Ok(bytes) => match serde_json::from_slice::<ExportRecord>(&bytes) {
+                    Ok(record) => return Ok(Some(record.failed_if_abandoned(Utc::now()))),
+                    Err(e) if last => {
+                        return Err(StoreError::Corrupt(format!("export {id} is not readable: {e}")));
+                    }
+                    Err(_) => {}
                 },
                 Err(StoreError::NotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
+                Err(e) if last => return Err(e),
+                Err(e) => tracing::debug!(export = %id, "reading the record again: {e}"),
             }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         unreachable!("the loop returns")
     }
@@ -204,6 +227,26 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    #[test]
+    fn a_running_record_its_writer_stopped_rewriting_reads_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = ExportBook::new(Arc::new(canvass_store::LocalStore::new(dir.path())));
+        let mut alive = ExportRecord::new("C-1", "ana", "court", None, true, 1);
+        alive.updated_at = Utc::now() - Duration::seconds(STALE_AFTER_S - 30);
+        let mut abandoned = ExportRecord::new("C-1", "ana", "court", None, true, 1);
+        abandoned.updated_at = Utc::now() - Duration::seconds(STALE_AFTER_S + 30);
+        abandoned.expires_at = Utc::now() - Duration::seconds(1);
+        for record in [&alive, &abandoned] {
+            book.put(record).unwrap();
+        }
+        assert_eq!(book.get(&alive.id).unwrap().unwrap().state, ExportState::Running);
+        let read = book.get(&abandoned.id).unwrap().unwrap();
+        assert_eq!(read.state, ExportState::Failed);
+        assert!(read.error.unwrap().contains("stopped"));
+        // Past its expiry, the janitor removes it like any ended export.
+        assert_eq!(book.remove_expired(Utc::now()).unwrap(), vec![abandoned.id.clone()]);
+    }
 
     #[test]
     fn expired_packages_go_parts_and_all_and_others_stay() {

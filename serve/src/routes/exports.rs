@@ -4,7 +4,8 @@
 //! own agency (its investigators and supervisors) exports it; another agency's case is refused.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::Json;
@@ -13,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use canvass_custody::ExportError;
-use canvass_custody::exports::{ExportRecord, ExportState};
+use canvass_custody::exports::{ExportRecord, ExportState, HEARTBEAT};
 use canvass_custody::package::{AuditExtract, PackageRequest, Progress, case_events};
 use canvass_governance::Principal;
 use canvass_governance::audit::{Verdict, read_and_verify};
@@ -113,71 +114,91 @@ pub async fn create(
     .await
 }
 
-/// Writes the package, keeping the record up to date, and stores it.
+/// Writes the package, keeping the record up to date (progress, and a heartbeat that says the
+/// writer is alive: a record left `running` by a process that died reads as failed), and stores
+/// it.
 fn write_in_background(
     service: &Service,
     who: &Principal,
     reason: Case,
-    mut record: ExportRecord,
+    record: ExportRecord,
     mut request: PackageRequest,
 ) {
     let exports = &service.exports;
-    let result = (|| -> Result<canvass_custody::PackageSummary, String> {
-        let key = service.signing_key.as_ref().ok_or("no signing key")?;
-        let (entries, verdict) =
-            read_and_verify(service.audit.store(), service.audit.key()).map_err(|e| e.to_string())?;
-        if let Verdict::Broken { problems } = verdict {
-            return Err(format!(
-                "the audit log does not verify, so no package can prove its chain: {}",
-                problems.join("; ")
-            ));
+    let (id, case) = (record.id.clone(), record.case.clone());
+    let record = Mutex::new(record);
+    let save = |change: &dyn Fn(&mut ExportRecord)| {
+        let mut record = record.lock().expect("export record lock");
+        change(&mut record);
+        record.updated_at = Utc::now();
+        if let Err(e) = exports.put(&record) {
+            tracing::warn!(export = %record.id, "cannot record where the export stands: {e}");
         }
-        request.audit = AuditExtract::of_case(&entries, &record.case);
-        let scratch = tempfile::NamedTempFile::new().map_err(|e| format!("no scratch file: {e}"))?;
-        let mut last_saved = std::time::Instant::now();
-        let mut progress = |p: Progress| {
-            record.done = p.done;
-            record.total = p.total;
-            if last_saved.elapsed().as_secs() >= 1 {
-                last_saved = std::time::Instant::now();
-                record.updated_at = Utc::now();
-                if let Err(e) = exports.put(&record) {
-                    tracing::warn!(export = %record.id, "cannot record progress: {e}");
+    };
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut since = std::time::Instant::now();
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if since.elapsed() >= HEARTBEAT {
+                    since = std::time::Instant::now();
+                    save(&|_| {});
                 }
             }
-        };
-        let summary = canvass_custody::write_package(
-            &service.lake,
-            &service.evidence,
-            key,
-            &request,
-            scratch.path(),
-            &mut progress,
-        )
-        .map_err(|e| e.to_string())?;
-        let mut file = std::fs::File::open(scratch.path()).map_err(|e| e.to_string())?;
-        record.parts = exports.store_package(&record.id, &mut file).map_err(|e| e.to_string())?;
-        Ok(summary)
-    })();
-    record.updated_at = Utc::now();
-    match result {
-        Ok(summary) => {
-            record.state = ExportState::Done;
-            record.summary = Some(summary);
-        }
-        Err(error) => {
-            tracing::error!(export = %record.id, "export failed: {error}");
-            record.state = ExportState::Failed;
-            record.error = Some(error.clone());
-            let detail = serde_json::json!({ "export": record.id, "error": error });
-            if let Err(e) = service.audit(who, "export_failed", Some(&reason), detail, Some(0)) {
-                tracing::error!(export = %record.id, "cannot audit the failed export: {}", e.message);
+        });
+        let result = (|| -> Result<canvass_custody::PackageSummary, String> {
+            let key = service.signing_key.as_ref().ok_or("no signing key")?;
+            let (entries, verdict) =
+                read_and_verify(service.audit.store(), service.audit.key()).map_err(|e| e.to_string())?;
+            if let Verdict::Broken { problems } = verdict {
+                return Err(format!(
+                    "the audit log does not verify, so no package can prove its chain: {}",
+                    problems.join("; ")
+                ));
+            }
+            request.audit = AuditExtract::of_case(&entries, &case);
+            let scratch = tempfile::NamedTempFile::new().map_err(|e| format!("no scratch file: {e}"))?;
+            let mut last_saved = std::time::Instant::now();
+            let mut progress = |p: Progress| {
+                if last_saved.elapsed().as_secs() >= 1 || p.done == p.total {
+                    last_saved = std::time::Instant::now();
+                    save(&|r| (r.done, r.total) = (p.done, p.total));
+                }
+            };
+            let summary = canvass_custody::write_package(
+                &service.lake,
+                &service.evidence,
+                key,
+                &request,
+                scratch.path(),
+                &mut progress,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut file = std::fs::File::open(scratch.path()).map_err(|e| e.to_string())?;
+            let parts = exports.store_package(&id, &mut file).map_err(|e| e.to_string())?;
+            save(&|r| r.parts = parts.clone());
+            Ok(summary)
+        })();
+        match result {
+            Ok(summary) => save(&|r| {
+                r.state = ExportState::Done;
+                r.summary = Some(summary.clone());
+            }),
+            Err(error) => {
+                tracing::error!(export = %id, "export failed: {error}");
+                save(&|r| {
+                    r.state = ExportState::Failed;
+                    r.error = Some(error.clone());
+                });
+                let detail = serde_json::json!({ "export": id, "error": error });
+                if let Err(e) = service.audit(who, "export_failed", Some(&reason), detail, Some(0)) {
+                    tracing::error!(export = %id, "cannot audit the failed export: {}", e.message);
+                }
             }
         }
-    }
-    if let Err(e) = exports.put(&record) {
-        tracing::error!(export = %record.id, "cannot record the export's end: {e}");
-    }
+        finished.store(true, Ordering::Relaxed);
+    });
 }
 
 /// The export `id` if `who` may have it: the case's own agency.
