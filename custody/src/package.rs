@@ -99,8 +99,9 @@ pub struct PackageManifest {
     pub events: usize,
     pub files: Vec<PackageFile>,
     pub evidence: Vec<PackageEvidence>,
-    /// Events whose footage could not be clipped, and why (a live stream keeps none).
-    pub no_clip: Vec<String>,
+    /// What of the events is not in the package, and why: a clip of a live stream (which keeps
+    /// no footage), a thumbnail no longer stored.
+    pub not_included: Vec<String>,
     pub audit: PackageAudit,
     /// The public key that signs `manifest.json` (hex); pin it to know who made the package.
     pub signing_key: String,
@@ -290,13 +291,13 @@ pub fn write_package(
     package.add_bytes("events.json", &json)?;
     package.add_bytes("events.csv", events_csv(&shown).as_bytes())?;
 
-    let (mut clips, mut no_clip) = (0usize, Vec::new());
+    let (mut clips, mut not_included) = (0usize, Vec::new());
     let scratch = tempfile::tempdir().map_err(|e| write_error(format!("no scratch folder: {e}")))?;
     for event in &request.events {
         let id = &event.event_id;
         match lake.thumbnail(&event.thumbnail_key) {
             Ok(jpeg) => package.add_bytes(&format!("thumbnails/{id}.jpg"), &jpeg)?,
-            Err(StoreError::NotFound(_)) => no_clip.push(format!("{id}: no thumbnail stored")),
+            Err(StoreError::NotFound(_)) => not_included.push(format!("{id}: no thumbnail stored")),
             Err(e) => return Err(e.into()),
         }
         step(progress);
@@ -308,11 +309,10 @@ pub fn write_package(
             }
             // A stream or a file on another host: the event goes out without footage, said so.
             Err(FootageError::NotStored(input)) if input.contains("://") => {
-                no_clip.push(format!("{id}: {input} is a live stream, which keeps no footage"))
+                not_included.push(format!("{id}: {input} is a live stream, which keeps no footage"))
             }
-            Err(FootageError::NotStored(input)) => {
-                no_clip.push(format!("{id}: its file ({input}) is not stored as evidence nor on this host"))
-            }
+            Err(FootageError::NotStored(input)) => not_included
+                .push(format!("{id}: its file ({input}) is not stored as evidence nor on this host")),
             Err(FootageError::Gone(input)) => {
                 return Err(ExportError::MissingEvidence(format!("{input} (event {id})")));
             }
@@ -376,7 +376,7 @@ pub fn write_package(
         events: request.events.len(),
         files: package.files.clone(),
         evidence: listed,
-        no_clip,
+        not_included,
         audit: PackageAudit {
             entries: request.audit.entries.len(),
             chain_from: request.audit.chain.first().map_or(0, |l| l.seq),

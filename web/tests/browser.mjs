@@ -141,7 +141,9 @@ await page
   .filter({ hasText: "stored as evidence" })
   .waitFor({ timeout: 60000 })
   .catch(async (e) => {
-    throw new Error(`upload: ${await page.locator("#case-status").innerText()} (${e.message})`);
+    const said = await page.locator("#case-status").allInnerTexts();
+    const rows = await page.locator("#evidence tr").count();
+    throw new Error(`upload: status ${JSON.stringify(said)}, ${rows} evidence rows, ${patches} PATCHes (${e.message})`);
   });
 check(patches >= 2, "the upload did not resume after the dropped connection");
 await page.locator("#evidence td.hash").first().waitFor();
