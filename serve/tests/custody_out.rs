@@ -240,6 +240,16 @@ fn exports_hold_on(store: Store, dir: tempfile::TempDir) {
     let id = failed["id"].as_str().unwrap();
     assert_eq!(get(&server, &format!("/v1/exports/{id}/package"), "ana").status, 409);
     assert_eq!(audited(&store, "export_failed").len(), 1);
+
+    // Every export spent its events of the asker's disclosure budget (ana: two exports of 2).
+    let spent = get(&server, "/v1/disclosures", "sam").json();
+    let used =
+        |user: &str| spent.as_array().unwrap().iter().find(|u| u["user"] == user).map(|u| u["used"].clone());
+    assert_eq!(
+        (used("ana"), used("sam")),
+        (Some(serde_json::json!(4)), Some(serde_json::json!(2))),
+        "{spent}"
+    );
 }
 
 #[test]
