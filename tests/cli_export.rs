@@ -8,6 +8,8 @@ mod support;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use support::*;
 
 fn run_ok(args: &[&str], data: &Path) -> std::process::Output {
@@ -63,11 +65,6 @@ fn rewritten(package: &Path, replaced: &[(&str, &[u8])], out: PathBuf) -> PathBu
     }
     writer.finish().unwrap();
     out
-}
-
-fn sha256_of(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn frame_times(file: &Path, keys_only: bool) -> Vec<f64> {
@@ -171,7 +168,8 @@ fn a_case_goes_out_as_a_signed_package_that_proves_itself_and_any_changed_byte_i
     let mut forged_manifest = manifest.clone();
     for file in forged_manifest["files"].as_array_mut().unwrap() {
         if file["path"] == "events.json" {
-            file["sha256"] = serde_json::json!(sha256_of(&forged_events));
+            file["sha256"] =
+                serde_json::json!(canvass_store::secret::hex(&sha2::Sha256::digest(&forged_events)));
             file["size"] = serde_json::json!(forged_events.len());
         }
     }

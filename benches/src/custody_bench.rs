@@ -8,11 +8,12 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use canvass_benches::{Serve, free_port, investigator_config};
 use canvass_store::evidence::{EvidenceStore, Submission, input_name};
 use canvass_store::{EncryptedStore, EventLake, LocalStore, Secret256, Store};
 use clap::Parser;
@@ -101,7 +102,7 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
 
-    let serve = Serve::start(&args, &data)?;
+    let serve = Server::start(&args, &data)?;
     println!(
         "| clip (5 s + 3 s event + 5 s, 1080p30) | request to first byte | to last byte | MB | ffmpeg CLI, same span |"
     );
@@ -265,41 +266,34 @@ fn median(values: &mut [Duration]) -> String {
     format!("{:.2} s", values[values.len() / 2].as_secs_f64())
 }
 
-struct Serve {
-    child: Child,
+/// `canvass serve` over the bench's data folder, and its port.
+struct Server {
+    _serve: Serve,
     port: u16,
 }
 
-impl Serve {
-    fn start(args: &Args, data: &Path) -> anyhow::Result<Serve> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        use sha2::Digest;
-        let hash = canvass_store::secret::hex(&sha2::Sha256::digest(TOKEN.as_bytes()));
+impl Server {
+    fn start(args: &Args, data: &Path) -> anyhow::Result<Server> {
+        let port = free_port()?;
         let config = args.dir.join("serve.toml");
         std::fs::write(
             &config,
             format!(
-                "[serve]\nlisten = \"127.0.0.1:{port}\"\ndisclosure_budget = 100000\nrequest_timeout_s = 300\n\n\
-                 [[agencies]]\nname = \"metro\"\nsources = [\"*\"]\n\n\
-                 [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{hash}\"\n"
+                "[serve]\nlisten = \"127.0.0.1:{port}\"\ndisclosure_budget = 100000\nrequest_timeout_s = 300\n\n{}",
+                investigator_config(TOKEN)
             ),
         )?;
         let open = canvass(args, data)
-            .args(["case", "create", CASE, "--title", "bench", "--agency", "metro"])
+            .args(["case", "create", CASE, "--title", "bench", "--agency", "bench"])
             .output()?;
         if !open.status.success() {
             bail!("case create: {}", String::from_utf8_lossy(&open.stderr));
         }
-        let child =
-            canvass(args, data).arg("--config").arg(&config).arg("serve").stderr(Stdio::null()).spawn()?;
-        let until = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > until {
-                bail!("canvass serve did not start");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(Serve { child, port })
+        let serve = Serve::start(
+            canvass(args, data).arg("--config").arg(&config).arg("serve").stderr(Stdio::null()),
+            port,
+        )?;
+        Ok(Server { _serve: serve, port })
     }
 
     /// (request to first byte, to last byte, body bytes) of a GET.
@@ -322,12 +316,5 @@ impl Serve {
         }
         let body = rest.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| rest.len() - at - 4);
         Ok((to_first, to_last, body))
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use canvass_benches::{Serve, free_port, investigator_config};
 use canvass_store::ObjectStore;
 use canvass_store::testing::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use clap::Parser;
@@ -114,14 +115,6 @@ fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Serve(Child);
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `serve` (no job runner: only the upload is measured), uploads `file` by tus, and
 /// returns how long the upload took and serve's peak resident memory in kB.
 fn through_serve(
@@ -131,20 +124,18 @@ fn through_serve(
     data: &[&str],
     store: Option<&str>,
 ) -> anyhow::Result<(Duration, u64)> {
-    use sha2::Digest;
-    let hash = canvass_store::secret::hex(&sha2::Sha256::digest(TOKEN.as_bytes()));
     let config = args.dir.join("bench.toml");
     std::fs::write(
         &config,
         format!(
-            "{}\n[serve]\nmax_upload_bytes = {}\n\n[[agencies]]\nname = \"bench\"\nsources = [\"*\"]\n\n\
-             [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"bench\"\ntoken_sha256 = \"{hash}\"\n",
+            "{}\n[serve]\nmax_upload_bytes = {}\n\n{}",
             store.unwrap_or_default(),
-            size * 2
+            size * 2,
+            investigator_config(TOKEN)
         ),
     )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let serve = Serve(
+    let port = free_port()?;
+    let serve = Serve::start(
         Command::new(&args.canvass)
             .arg("--config")
             .arg(&config)
@@ -156,16 +147,9 @@ fn through_serve(
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("canvass serve did not start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            .stderr(Stdio::null()),
+        port,
+    )?;
     let case = r#"{"id":"bench-1","title":"upload bench"}"#;
     let opened =
         request(port, "POST", "/v1/cases", &[("Content-Type", "application/json")], case.as_bytes())?;

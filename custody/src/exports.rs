@@ -183,9 +183,11 @@ impl ExportBook {
         let (mut parts, mut offset) = (Vec::new(), 0u64);
         let mut buffer = vec![0u8; PART_SIZE];
         loop {
-            let n = read_full(package, &mut buffer).map_err(|e| StoreError::Permanent {
-                key: keys::export(id),
-                reason: format!("cannot read the package: {e}"),
+            let n = canvass_store::evidence::read_full(package, &mut buffer).map_err(|e| {
+                StoreError::Permanent {
+                    key: keys::export(id),
+                    reason: format!("cannot read the package: {e}"),
+                }
             })?;
             if n == 0 {
                 return Ok(parts);
@@ -209,17 +211,6 @@ impl ExportBook {
         }
         self.store.delete(&keys::export(&record.id))
     }
-}
-
-fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

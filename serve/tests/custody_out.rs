@@ -223,6 +223,15 @@ fn exports_hold_on(store: Store, dir: tempfile::TempDir) {
     assert_eq!(audited(&store, "download_export").len(), 1);
     let listed = get(&server, "/v1/cases/N-7/exports", "ana").json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(get(&server, "/v1/cases/N-7/exports", "bo").status, 403, "another agency lists nothing");
+    // Past its expiry the package is gone for everyone (the janitor removes it later).
+    let book = canvass_custody::exports::ExportBook::new(store.clone());
+    let mut expired = book.get(id).unwrap().unwrap();
+    expired.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    book.put(&expired).unwrap();
+    let gone = get(&server, &format!("/v1/exports/{id}/package"), "ana");
+    assert_eq!(gone.status, 410, "{}", gone.error());
+    assert!(gone.error().contains("expired"), "{}", gone.error());
 
     // Clips only leaves the originals out but lists them.
     let record = export_and_wait(&server, "sam", r#"{"purpose":"review","originals":false,"query":"car"}"#);

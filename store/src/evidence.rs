@@ -143,6 +143,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
     move |source| EvidenceError::Io { path: path.display().to_string(), source }
 }
 
+/// Fills `buffer` from `reader` as far as it goes; fewer bytes only at the end of the input.
+/// How files are cut into parts.
+pub fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
 /// Reads `file` in parts of `PART_SIZE`, calling `each` with every part.
 fn for_each_part(
     path: &Path,
@@ -151,13 +164,7 @@ fn for_each_part(
     let mut file = std::fs::File::open(path).map_err(io(path))?;
     let mut buffer = vec![0u8; PART_SIZE as usize];
     for n in 0.. {
-        let mut filled = 0;
-        while filled < buffer.len() {
-            match file.read(&mut buffer[filled..]).map_err(io(path))? {
-                0 => break,
-                read => filled += read,
-            }
-        }
+        let filled = read_full(&mut file, &mut buffer).map_err(io(path))?;
         if filled == 0 && n > 0 {
             break;
         }

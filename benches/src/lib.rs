@@ -1,0 +1,49 @@
+//! What the benchmarks that drive `canvass serve` share: the configuration of one investigator
+//! who sees every source, and the server process, waited for and stopped.
+
+use std::net::TcpStream;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+/// `[[agencies]]` and `[[users]]`: investigator `ana` of an agency over every source, signing
+/// in with `token`.
+pub fn investigator_config(token: &str) -> String {
+    use sha2::Digest;
+    let hash = canvass_store::secret::hex(&sha2::Sha256::digest(token.as_bytes()));
+    format!(
+        "[[agencies]]\nname = \"bench\"\nsources = [\"*\"]\n\n\
+         [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"bench\"\ntoken_sha256 = \"{hash}\"\n"
+    )
+}
+
+/// A free port on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `canvass serve`, stopped when dropped.
+pub struct Serve(pub Child);
+
+impl Serve {
+    /// Spawns `cmd` (a `canvass serve` listening on `port`) and waits until it accepts.
+    pub fn start(cmd: &mut Command, port: u16) -> anyhow::Result<Serve> {
+        let serve = Serve(cmd.spawn()?);
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("canvass serve did not start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(serve)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
