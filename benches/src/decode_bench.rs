@@ -21,7 +21,7 @@ use canvass_transport::{FrameSink, TransportError};
 struct CountingSink(u64);
 
 impl FrameSink for CountingSink {
-    fn send(&mut self, _frame: &FrameMessage) -> Result<(), TransportError> {
+    fn send(&mut self, _frame: FrameMessage) -> Result<(), TransportError> {
         self.0 += 1;
         Ok(())
     }

@@ -16,12 +16,14 @@ use serde::Deserialize;
 /// max_side = 640
 /// jpeg_quality = 85
 /// decoder_threads = 0
+/// decode = "auto"                 # all | nonref | keyframes
 ///
 /// [detector]
 /// manifests_dir = "models"
 /// models_dir = "assets/models"
 /// models = ["yolox_nano_coco", "arcis_ultralight_weapons_256"]
 /// intra_threads = 0
+/// motion_gate = true              # skip inference on still frames
 ///
 /// [store]                         # default: the data folder
 /// kind = "s3"
@@ -241,6 +243,7 @@ pub struct DetectorSection {
     /// Manifest names (file stems) to run on every frame.
     pub models: Option<Vec<String>>,
     pub intra_threads: Option<usize>,
+    pub motion_gate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -250,6 +253,7 @@ pub struct IngestSection {
     pub max_side: Option<u32>,
     pub jpeg_quality: Option<u8>,
     pub decoder_threads: Option<usize>,
+    pub decode: Option<canvass_ingest::DecodeMode>,
     pub max_retries: Option<u32>,
 }
 

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use canvass_detector::DetectorConfig;
 use canvass_detector::track::TrackerConfig;
+use canvass_detector::{DetectorConfig, MotionConfig};
 
 use crate::config::FileConfig;
 
@@ -26,6 +26,11 @@ pub struct DetectorArgs {
     /// ONNX Runtime threads per model; 0 = one per core. [default: 0]
     #[arg(long, env = "CANVASS_INTRA_THREADS")]
     pub intra_threads: Option<usize>,
+    /// Run the models on every sampled frame, still or not. By default a frame in which
+    /// nothing moved since the last one is not inferred (the last detections stand for it),
+    /// with a fresh look at least every 5 s.
+    #[arg(long)]
+    pub no_motion_gate: bool,
 }
 
 impl DetectorArgs {
@@ -57,6 +62,10 @@ impl DetectorArgs {
             manifests: names.iter().map(|n| manifests_dir.join(format!("{n}.toml"))).collect(),
             intra_threads: self.intra_threads.or(file.detector.intra_threads).unwrap_or(0),
             tracker: TrackerConfig::default(),
+            motion: MotionConfig {
+                enabled: !self.no_motion_gate && file.detector.motion_gate.unwrap_or(true),
+                ..MotionConfig::default()
+            },
         }
     }
 }

@@ -27,6 +27,14 @@ pub struct IngestArgs {
     /// JPEG quality of sampled frames, 1-100. [default: 85]
     #[arg(long, env = "CANVASS_JPEG_QUALITY", value_parser = clap::value_parser!(u8).range(1..=100))]
     pub jpeg_quality: Option<u8>,
+    /// Which frames to decode: auto (skip non-reference frames when sampling sparsely, only
+    /// keyframes once they come at least as often as samples), all, nonref or keyframes.
+    /// [default: auto]
+    #[arg(long, env = "CANVASS_DECODE", value_name = "MODE")]
+    pub decode: Option<canvass_ingest::DecodeMode>,
+    /// Read files no faster than their own frame rate, as a live camera sends them.
+    #[arg(long)]
+    pub realtime: bool,
     /// Decoder threads; 0 = one per core. [default: 0]
     #[arg(long, env = "CANVASS_DECODER_THREADS")]
     pub decoder_threads: Option<usize>,
@@ -64,6 +72,8 @@ impl IngestArgs {
                 .decoder_threads
                 .or(file.ingest.decoder_threads)
                 .unwrap_or(defaults.decoder_threads),
+            decode: self.decode.or(file.ingest.decode).unwrap_or(defaults.decode),
+            realtime: self.realtime,
             start: self.start,
             http_is_live: self.live,
             reconnect,
@@ -90,6 +100,8 @@ pub fn file_defaults(file: &FileConfig) -> anyhow::Result<IngestConfig> {
         max_side: None,
         jpeg_quality: None,
         decoder_threads: None,
+        decode: None,
+        realtime: false,
         live: false,
         max_retries: None,
     };

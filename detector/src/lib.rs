@@ -1,7 +1,8 @@
 //! Detector: turns sampled frames into tagged, tracked detection events.
 //!
 //! Module map: `manifest` (models/*.toml), `face_filter` (no face classes, by construction),
-//! `model` (ONNX Runtime session per model), `preprocess` (frame to tensor), `output` (YOLOX,
+//! `model` (ONNX Runtime session per model), `motion` (which frames need inference at all),
+//! `preprocess` (frame to tensor), `output` (YOLOX,
 //! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `track` (objects across
 //! frames), `pipeline` (all of it for a stream of frame messages).
 
@@ -9,6 +10,7 @@ pub mod colour;
 pub mod face_filter;
 pub mod manifest;
 pub mod model;
+pub mod motion;
 pub mod nms;
 pub mod output;
 pub mod pipeline;
@@ -23,6 +25,7 @@ use canvass_schemas::ObjectClass;
 pub use face_filter::is_face_class;
 pub use manifest::{ClassMap, Manifest, ManifestError};
 pub use model::Model;
+pub use motion::MotionConfig;
 pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig};
 pub use state::StreamState;
 

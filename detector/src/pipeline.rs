@@ -1,11 +1,13 @@
-//! The detector stage for a stream of frame messages: every model on every frame, colour for
-//! vehicles, tracking per source and input, events with thumbnails when tracks close.
+//! The detector stage for a stream of frame messages: every model on every frame that moved
+//! (motion gating), colour for vehicles, tracking per source and input, events with thumbnails
+//! when tracks close.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId, FrameMessage,
+    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
+    FrameMessage, ImageEncoding,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
@@ -13,6 +15,7 @@ use image::codecs::jpeg::JpegEncoder;
 use crate::colour::{exposure_reference, vehicle_colour};
 use crate::manifest::Manifest;
 use crate::model::Model;
+use crate::motion::{MotionConfig, MotionGate};
 use crate::state::StreamState;
 use crate::track::{Observation, Track, Tracker, TrackerConfig};
 use crate::{DetectorError, RawDetection};
@@ -30,6 +33,7 @@ pub struct DetectorConfig {
     /// ONNX Runtime intra-op threads per model; 0 lets ONNX Runtime choose.
     pub intra_threads: usize,
     pub tracker: TrackerConfig,
+    pub motion: MotionConfig,
 }
 
 /// What a batch of frames produced.
@@ -41,6 +45,9 @@ pub struct BatchOutcome {
     pub bad_frames: Vec<DetectorError>,
     /// Frames skipped because their stream had tracked them already.
     pub replayed: u64,
+    /// Each frame tracked, by its input, and whether the models ran on it (false: a still
+    /// scene, the last detections stood for it).
+    pub inferred: Vec<(String, bool)>,
 }
 
 /// A closed event and the JPEG thumbnail of its best frame. `event.thumbnail_key` is empty: the
@@ -57,6 +64,21 @@ struct Stream {
     /// The last frame tracked: a frame at or before it is a replay (an ingest job resumed by
     /// another worker publishes again what its predecessor sent after its last checkpoint).
     last_sequence: Option<u64>,
+    motion: MotionGate,
+    /// Each model's observations on the last inferred frame: what a still frame is taken to show.
+    coasting: Vec<Vec<Observation>>,
+}
+
+impl Stream {
+    fn new(model_count: usize, frame_size: (u32, u32)) -> Self {
+        Stream {
+            trackers: (0..model_count).map(|_| Tracker::default()).collect(),
+            frame_size,
+            last_sequence: None,
+            motion: MotionGate::default(),
+            coasting: vec![Vec::new(); model_count],
+        }
+    }
 }
 
 pub struct Detector {
@@ -96,10 +118,10 @@ impl Detector {
         }
     }
 
-    /// Runs every model on frames that queued up together (one session run per model where the
-    /// model takes a dynamic batch), then tracks them in order. A frame whose image cannot be
-    /// read is reported in `bad_frames` and the others go on; an inference failure fails the
-    /// batch.
+    /// Runs every model on the frames that queued up together and moved (one session run per
+    /// model where the model takes a dynamic batch), then tracks them in order; a still frame
+    /// is tracked with its stream's last detections. A frame whose image cannot be read is
+    /// reported in `bad_frames` and the others go on; an inference failure fails the batch.
     pub fn process_batch(&mut self, frames: &[FrameMessage]) -> Result<BatchOutcome, DetectorError> {
         let mut outcome = BatchOutcome::default();
         let mut readable = Vec::with_capacity(frames.len());
@@ -115,41 +137,56 @@ impl Detector {
                 continue;
             }
             last_seen.insert(key, h.sequence);
-            match image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg) {
-                Ok(image) => readable.push((frame, image.to_rgb8())),
-                Err(e) => outcome.bad_frames.push(DetectorError::BadFrame {
+            match frame_image(frame) {
+                Ok(image) => readable.push((frame, image)),
+                Err(reason) => outcome.bad_frames.push(DetectorError::BadFrame {
                     source_id: h.source_id.clone(),
                     sequence: h.sequence,
-                    reason: e.to_string(),
+                    reason,
                 }),
             }
         }
         if readable.is_empty() {
             return Ok(outcome);
         }
-        let images: Vec<&RgbImage> = readable.iter().map(|(_, image)| image).collect();
-        let mut detections = Vec::with_capacity(self.models.len());
+        let model_count = self.models.len();
+        let mut moved = Vec::with_capacity(readable.len());
+        for (frame, image) in &readable {
+            let h = &frame.header;
+            let stream = self
+                .streams
+                .entry((h.source_id.clone(), h.input.clone()))
+                .or_insert_with(|| Stream::new(model_count, image.dimensions()));
+            moved.push(stream.motion.must_infer(image, h.media_time_us, &self.config.motion));
+        }
+        let images: Vec<&RgbImage> =
+            readable.iter().zip(&moved).filter(|(_, moved)| **moved).map(|((_, image), _)| image).collect();
+        outcome.inferred =
+            readable.iter().zip(&moved).map(|((f, _), m)| (f.header.input.clone(), *m)).collect();
+        let mut detections = Vec::with_capacity(model_count);
         self.inference_times.clear();
         for model in &mut self.models {
             let started = std::time::Instant::now();
-            detections.push(model.detect_batch(&images)?);
+            let found = if images.is_empty() { Vec::new() } else { model.detect_batch(&images)? };
+            detections.push(found.into_iter());
             self.inference_times.push(started.elapsed());
         }
-        let model_count = self.models.len();
-        for (slot, (frame, image)) in readable.iter().enumerate() {
+        for ((frame, image), moved) in readable.iter().zip(moved) {
             let h = &frame.header;
-            let exposure = exposure_reference(image);
-            let stream =
-                self.streams.entry((h.source_id.clone(), h.input.clone())).or_insert_with(|| Stream {
-                    trackers: (0..model_count).map(|_| Tracker::default()).collect(),
-                    frame_size: image.dimensions(),
-                    last_sequence: None,
-                });
+            let exposure = if moved { exposure_reference(image) } else { 0.0 };
+            let stream = self.streams.get_mut(&(h.source_id.clone(), h.input.clone())).expect("made above");
             stream.frame_size = image.dimensions();
             stream.last_sequence = Some(h.sequence);
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
-                let observations =
-                    detections[m][slot].drain(..).map(|d| observe(d, image, exposure, frame)).collect();
+                let observations: Vec<Observation> = if moved {
+                    let found = detections[m].next().expect("one result per inferred frame");
+                    let seen: Vec<Observation> =
+                        found.into_iter().map(|d| observe(d, image, exposure, frame)).collect();
+                    stream.coasting[m] = seen.clone();
+                    seen
+                } else {
+                    stream.coasting[m].iter().map(|o| coast(o, frame)).collect()
+                };
                 let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
                 for track in update.closed {
                     outcome.events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
@@ -198,6 +235,8 @@ impl Detector {
                 last_sequence: stream.last_sequence,
                 models: models.clone(),
                 trackers: stream.trackers.clone(),
+                motion: stream.motion.clone(),
+                coasting: stream.coasting.clone(),
             })
             .collect();
         saved.sort_by(|a, b| (&a.source_id, &a.input).cmp(&(&b.source_id, &b.input)));
@@ -214,10 +253,17 @@ impl Detector {
                 skipped += 1;
                 continue;
             }
+            let model_count = state.trackers.len();
+            let coasting = match state.coasting.len() {
+                0 => vec![Vec::new(); model_count],
+                _ => state.coasting,
+            };
             let stream = Stream {
                 trackers: state.trackers,
                 frame_size: state.frame_size,
                 last_sequence: state.last_sequence,
+                motion: state.motion,
+                coasting,
             };
             self.streams.insert((state.source_id, state.input), stream);
         }
@@ -244,6 +290,30 @@ fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessag
         sequence: frame.header.sequence,
         media_time_us: frame.header.media_time_us,
         wall_time: frame.header.wall_time,
+    }
+}
+
+/// A frame's pixels: JPEG from Kafka, raw RGB from the in-process channel.
+fn frame_image(frame: &FrameMessage) -> Result<RgbImage, String> {
+    let h = &frame.header;
+    match h.encoding {
+        ImageEncoding::Jpeg => image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg)
+            .map(|image| image.to_rgb8())
+            .map_err(|e| e.to_string()),
+        ImageEncoding::Rgb24 => RgbImage::from_raw(h.width, h.height, frame.image.clone()).ok_or_else(|| {
+            format!("rgb24 image of {} bytes is not {}x{} pixels", frame.image.len(), h.width, h.height)
+        }),
+    }
+}
+
+/// A detection of the last inferred frame, standing for a still frame.
+fn coast(seen: &Observation, frame: &FrameMessage) -> Observation {
+    let h = &frame.header;
+    Observation {
+        sequence: h.sequence,
+        media_time_us: h.media_time_us,
+        wall_time: h.wall_time,
+        ..seen.clone()
     }
 }
 

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::track::Tracker;
+use crate::motion::MotionGate;
+use crate::track::{Observation, Tracker};
 
 /// Open tracks of one (source, input) stream, one tracker per model in the detector's order.
 #[derive(Debug, Serialize, Deserialize)]
@@ -20,6 +21,12 @@ pub struct StreamState {
     /// models is not restored.
     pub models: Vec<String>,
     pub trackers: Vec<Tracker>,
+    /// The motion gate's background and each model's last detections, so a resumed stream
+    /// gates and coasts as the uninterrupted one would (checkpoints before these have none).
+    #[serde(default)]
+    pub motion: MotionGate,
+    #[serde(default)]
+    pub coasting: Vec<Vec<Observation>>,
 }
 
 /// Thumbnail crops travel as base64 PNG: lossless, so a restored track's thumbnail is the same

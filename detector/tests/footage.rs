@@ -22,6 +22,7 @@ fn detector() -> Detector {
         ],
         intra_threads: 0,
         tracker: TrackerConfig::default(),
+        motion: canvass_detector::MotionConfig::default(),
     })
     .unwrap()
 }

@@ -13,6 +13,7 @@ use ffmpeg_next::util::frame::video::Video;
 use ffmpeg_next::{Error as FfError, Packet, Rational, ffi};
 
 use crate::convert::{FrameConverter, encode_jpeg, target_size};
+use crate::decode_skip::SkipPolicy;
 use crate::probe::rate;
 use crate::sampler::FrameSampler;
 use crate::{IngestConfig, IngestError, IngestReport, Progress, WallClock};
@@ -199,10 +200,14 @@ pub(crate) fn run_session(
         state.declared_duration_us = stream_duration.or(container_duration);
     }
 
+    let mut skip = SkipPolicy::new(config.decode, config.fps, state.frame_interval_us);
+    decoder.skip_frame(skip.current());
     let mut session =
         Session { state, stream_start_us: start_us, time_base, last_ts_us: None, config, sink, on_progress };
     let mut packet = Packet::empty();
     let mut consecutive_read_errors = 0u32;
+    // `realtime`: when this session started and the first packet's timestamp.
+    let mut pace: Option<(Instant, i64)> = None;
     let end = loop {
         if config.stop.load(Ordering::Relaxed) {
             break SessionEnd::Stopped;
@@ -225,6 +230,31 @@ pub(crate) fn run_session(
         }
         if packet.is_corrupt() {
             session.state.corrupt_packets += 1;
+        }
+        if let Some(ts_us) = packet.pts().or(packet.dts()).map(|ts| to_us(ts, time_base)) {
+            let media_us =
+                session.stream_start_us.map(|start| session.state.session_offset_us + ts_us - start);
+            let sampler = session.state.sampler.as_ref().expect("sampler set before decoding");
+            let near_sample = media_us.is_none_or(|t| sampler.is_near_slot(t));
+            if let Some(discard) = skip.on_packet(packet.is_key(), ts_us, near_sample) {
+                decoder.skip_frame(discard);
+            }
+            if skip.skips() {
+                // Frames go undecoded, so the last decoded one may be well before the end: the
+                // truncation check goes by what was read.
+                let last = session.state.last_stream_ts_us.get_or_insert(ts_us);
+                *last = (*last).max(ts_us);
+            }
+            if config.realtime {
+                let (started, first_us) = *pace.get_or_insert((Instant::now(), ts_us));
+                let due = started + std::time::Duration::from_micros((ts_us - first_us).max(0) as u64);
+                if !crate::reconnect::sleep_unless_stopped(
+                    due.saturating_duration_since(Instant::now()),
+                    &config.stop,
+                ) {
+                    break SessionEnd::Stopped;
+                }
+            }
         }
         if decoder.send_packet(&packet).is_err() {
             // The decoder rejected this packet (corrupt data); it resynchronises on the next.
@@ -270,7 +300,7 @@ impl Session<'_> {
             None => self.last_ts_us.map_or(0, |t| t + state.frame_interval_us),
         };
         self.last_ts_us = Some(ts_us);
-        state.last_stream_ts_us = Some(ts_us);
+        state.last_stream_ts_us = Some(state.last_stream_ts_us.map_or(ts_us, |t| t.max(ts_us)));
         let start = *self.stream_start_us.get_or_insert(ts_us);
         let media_time_us = state.session_offset_us + (ts_us - start);
         if state.last_media_us.is_none_or(|last| media_time_us > last) {
@@ -279,7 +309,7 @@ impl Session<'_> {
         let keep = state.sampler.as_mut().expect("sampler set before decoding").keep(media_time_us);
         if keep {
             let message = self.convert(frame, media_time_us)?;
-            self.sink.send(&message)?;
+            self.sink.send(message)?;
             self.state.frames_sampled += 1;
         }
         let state = &*self.state;
@@ -310,8 +340,12 @@ impl Session<'_> {
         let rgb = converter
             .scale_to_rgb(frame)
             .map_err(|e| IngestError::Decoder(format!("scaling failed: {e}")))?;
-        let image = encode_jpeg(&rgb, width, height, self.config.jpeg_quality)
-            .map_err(|e| IngestError::Decoder(format!("jpeg encoding failed: {e}")))?;
+        let encoding = self.config.frame_encoding;
+        let image = match encoding {
+            ImageEncoding::Rgb24 => rgb,
+            ImageEncoding::Jpeg => encode_jpeg(&rgb, width, height, self.config.jpeg_quality)
+                .map_err(|e| IngestError::Decoder(format!("jpeg encoding failed: {e}")))?,
+        };
         let clock = state.wall_clock.expect("clock set before decoding");
         Ok(FrameMessage {
             header: FrameHeader {
@@ -326,7 +360,7 @@ impl Session<'_> {
                 original_height: frame.height(),
                 width,
                 height,
-                encoding: ImageEncoding::Jpeg,
+                encoding,
                 encoded_bytes: image.len() as u32,
             },
             image,

@@ -1,8 +1,8 @@
 //! Ingest: decode an evidence file or a live stream with FFmpeg, keep frames at a target rate by
 //! media time, scale them to the detector's working size, and hand them to a `FrameSink`.
 //!
-//! Module map: `input` (what to open), `decode` (the decode loop), `sampler` (which frames to
-//! keep), `convert` (swscale + JPEG), `clock` (wall-clock time), `reconnect` (streams),
+//! Module map: `input` (what to open), `decode` (the decode loop), `decode_skip` (which frames
+//! need not be decoded at all), `sampler` (which frames to keep), `convert` (swscale + JPEG), `clock` (wall-clock time), `reconnect` (streams),
 //! `diagnose` (why a file would not open), `probe` (`canvass probe`), `still` and `clip` (a frame
 //! or a span of stored footage, for watching).
 
@@ -11,6 +11,7 @@ mod clock;
 mod convert;
 mod custom_io;
 mod decode;
+mod decode_skip;
 mod diagnose;
 mod error;
 mod input;
@@ -24,7 +25,7 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use canvass_schemas::WallClockSource;
+use canvass_schemas::{ImageEncoding, WallClockSource};
 use canvass_transport::FrameSink;
 use chrono::{DateTime, Utc};
 use ffmpeg_next::Dictionary;
@@ -34,6 +35,7 @@ pub use canvass_schemas::sanitize_source_id;
 pub use clip::{Clip, ClipMethod, clip, clip_reader};
 pub use clock::WallClock;
 pub use custom_io::MediaRead;
+pub use decode_skip::DecodeMode;
 pub use error::IngestError;
 pub use input::InputSpec;
 pub use probe::{ProbeReport, StreamInfo, probe};
@@ -48,6 +50,14 @@ pub struct IngestConfig {
     /// Longest side of the frames handed on, in pixels; 0 keeps the decoded size.
     pub max_side: u32,
     pub jpeg_quality: u8,
+    /// How sampled frames travel: JPEG where they cross a process boundary (Kafka), raw RGB
+    /// when the detector is in the same process.
+    pub frame_encoding: ImageEncoding,
+    /// Which frames the decoder may skip (see `DecodeMode`).
+    pub decode: DecodeMode,
+    /// Read a file no faster than its own frame rate, as a camera would send it (live tests
+    /// and benchmarks).
+    pub realtime: bool,
     /// Decoder threads; 0 lets FFmpeg choose (one per core).
     pub decoder_threads: usize,
     /// Wall-clock time of the first frame, overriding the container's `creation_time`.
@@ -71,6 +81,9 @@ impl Default for IngestConfig {
             fps: 2.0,
             max_side: 640,
             jpeg_quality: 85,
+            frame_encoding: ImageEncoding::Jpeg,
+            decode: DecodeMode::Auto,
+            realtime: false,
             decoder_threads: 0,
             start: None,
             http_is_live: false,

@@ -28,6 +28,19 @@ impl FrameSampler {
         }
     }
 
+    /// Whether a frame at media time `t_us` is within tolerance of a slot still to come (the
+    /// frame a slot wants), without keeping it: the decoder decodes such frames in full. Any
+    /// later slot counts, not only the next: the decoder reads packets ahead of the frames it
+    /// has handed out.
+    pub fn is_near_slot(&self, t_us: i64) -> bool {
+        let (Some(interval), Some(slot)) = (self.interval_us, self.next_slot_us) else { return true };
+        if t_us < slot - self.tolerance_us {
+            return false;
+        }
+        let past = (t_us - slot).rem_euclid(interval);
+        past <= self.tolerance_us || interval - past <= self.tolerance_us
+    }
+
     /// Whether the frame at media time `t_us` is kept. Times must be given in presentation order.
     pub fn keep(&mut self, t_us: i64) -> bool {
         // A frame at or before the last kept one (duplicate or out-of-order timestamp) would
@@ -72,6 +85,19 @@ mod tests {
         for (k, t) in got.iter().enumerate() {
             assert!((t - k as i64 * 500_000).abs() <= 20_000, "frame {k} at {t}");
         }
+    }
+
+    #[test]
+    fn frames_near_any_slot_to_come_are_wanted() {
+        let mut sampler = FrameSampler::new(2.0, 40_000);
+        assert!(sampler.is_near_slot(123), "before the first frame anything may be kept");
+        assert!(sampler.keep(0));
+        assert!(
+            sampler.is_near_slot(480_000)
+                && sampler.is_near_slot(1_500_000)
+                && sampler.is_near_slot(2_010_000)
+        );
+        assert!(!sampler.is_near_slot(40_000) && !sampler.is_near_slot(1_250_000));
     }
 
     #[test]

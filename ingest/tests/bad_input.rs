@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use canvass_ingest::{IngestConfig, IngestError, ReconnectPolicy};
+use canvass_ingest::{DecodeMode, IngestConfig, IngestError, ReconnectPolicy};
 use common::*;
 
 fn h264_clip(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -177,7 +177,9 @@ fn http_stream_is_ingested_through_the_same_path() {
     let dir = tempfile::tempdir().unwrap();
     let clip = h264_clip(dir.path(), "cam.ts", &["-f", "mpegts"]);
     let (port, server) = serve_http(std::fs::read(&clip).unwrap(), vec![usize::MAX]);
-    let out = ingest_with(&format!("http://127.0.0.1:{port}/cam.ts"), &IngestConfig::default());
+    // Every frame decoded, so the count says the whole stream came through.
+    let config = IngestConfig { decode: DecodeMode::All, ..IngestConfig::default() };
+    let out = ingest_with(&format!("http://127.0.0.1:{port}/cam.ts"), &config);
     server.join().unwrap();
     let report = out.result.unwrap();
     assert_eq!(report.frames_decoded, 100);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use canvass_ingest::{IngestConfig, InputSpec};
+use canvass_ingest::{DecodeMode, IngestConfig, InputSpec};
 use canvass_schemas::WallClockSource;
 use common::*;
 
@@ -214,4 +214,59 @@ fn probe_describes_streams() {
     assert_eq!((video.width, video.height), (Some(768), Some(432)));
     assert!((video.frame_rate.unwrap() - 12.5).abs() < 0.01);
     assert_eq!(report.streams[1].kind, "audio");
+}
+
+#[test]
+fn frames_sampling_does_not_need_are_not_decoded_and_the_samples_stay_on_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 s at 25 fps; B-frames nothing references (no pyramid), keyframes every 10 frames (0.4 s).
+    let mut args = lavfi_source("320x240", 25, 8.0);
+    args.extend(
+        [
+            "-c:v",
+            "libx264",
+            "-bf",
+            "3",
+            "-x264-params",
+            "b-pyramid=none:b-adapt=0",
+            "-g",
+            "10",
+            "-keyint_min",
+            "10",
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let clip = make_clip(dir.path(), "bframes_gop10.mp4", &args);
+    let run = |decode| {
+        let config = IngestConfig { fps: 2.0, decode, ..IngestConfig::default() };
+        let out = ingest_with(clip.to_str().unwrap(), &config);
+        let report = out.result.unwrap_or_else(|e| panic!("{decode:?}: {e}"));
+        (report.frames_decoded, out.frames)
+    };
+    let (all_decoded, all) = run(DecodeMode::All);
+    let (nonref_decoded, nonref) = run(DecodeMode::NonRef);
+    let (key_decoded, keys) = run(DecodeMode::Keyframes);
+    let (auto_decoded, auto) = run(DecodeMode::Auto);
+    assert_eq!(all_decoded, 200);
+    // About half the frames are unreferenced B-frames; only those nearest a sample are decoded.
+    assert!(nonref_decoded <= 120, "non-reference skipping decoded {nonref_decoded} of 200");
+    assert_eq!(key_decoded, 20, "one keyframe every 10 frames");
+    // Auto skips B-frames, then, after eight equal keyframe gaps of 0.4 s (under the 0.5 s
+    // between samples), decodes keyframes only.
+    assert!(auto_decoded < nonref_decoded - 30, "auto decoded {auto_decoded}, nonref {nonref_decoded}");
+    for (name, frames) in [("all", &all), ("nonref", &nonref), ("keyframes", &keys), ("auto", &auto)] {
+        assert_eq!(frames.len(), 16, "{name}: 8 s at 2 fps");
+        assert!(strictly_increasing(&media_times(frames)), "{name}");
+        // A sample is the first decoded frame at or after its slot: with keyframes only, at
+        // most 0.4 s after it.
+        assert_on_grid(frames, 2.0, 400_000);
+    }
+    // Skipping unreferenced frames keeps the samples exactly where decoding everything puts them.
+    assert_eq!(media_times(&nonref), media_times(&all));
+    assert_on_grid(&all, 2.0, 20_000);
 }

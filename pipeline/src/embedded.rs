@@ -1,12 +1,15 @@
 //! The detector stage of the embedded pipeline (`canvass run`): frames off the in-process
-//! bounded channel on their own thread, every frame through every model, events written as
-//! their tracks close. A frame that cannot be read is reported and skipped.
+//! bounded channel on their own thread (raw RGB: nothing is JPEG-encoded on the way), every
+//! frame that moved through every model, events written as their tracks close. A frame that
+//! cannot be read is reported and skipped.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use canvass_detector::{DetectedEvent, Detector};
-use canvass_schemas::DetectionEvent;
+use canvass_ingest::IngestConfig;
+use canvass_schemas::{DetectionEvent, FrameMessage, ImageEncoding};
 use canvass_transport::FrameSource;
 use canvass_transport::channel::{ChannelSink, channel};
 
@@ -18,14 +21,28 @@ pub const CHANNEL_CAPACITY: usize = 16;
 /// Most frames the detector takes off the queue for one batch.
 const MAX_BATCH: usize = 8;
 
+/// `config` for ingest that feeds a detector stage in this process: frames travel as raw RGB,
+/// since a JPEG round trip would cost more than the copy it saves.
+pub fn in_process(config: &IngestConfig) -> IngestConfig {
+    IngestConfig { frame_encoding: ImageEncoding::Rgb24, ..config.clone() }
+}
+
 /// What the detector stage took off the queue and made of it.
 #[derive(Default)]
 pub struct DetectionSummary {
     pub frames: u64,
-    /// JPEG bytes of those frames.
+    /// Image bytes of those frames.
     pub bytes: u64,
+    /// Frames the models ran on, and frames of a still scene they did not, by input.
+    pub inferred: BTreeMap<String, Inferred>,
     pub bad_frames: u64,
     pub events: Vec<DetectionEvent>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Inferred {
+    pub frames: u64,
+    pub still: u64,
 }
 
 /// The running stage: ingest sends into `sink`; `finish` waits for the stage to drain.
@@ -99,13 +116,17 @@ fn detect_frames(
                 let folder = dir.join(&h.source_id);
                 std::fs::create_dir_all(&folder).map_err(StageError::io(&folder))?;
                 let path = folder.join(format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us));
-                std::fs::write(&path, &frame.image).map_err(StageError::io(&path))?;
+                std::fs::write(&path, jpeg_of(frame)?).map_err(StageError::io(&path))?;
             }
             summary.frames += 1;
             summary.bytes += frame.image.len() as u64;
         }
         match detector.process_batch(&batch) {
             Ok(outcome) => {
+                for (input, moved) in outcome.inferred {
+                    let counts = summary.inferred.entry(input).or_default();
+                    if moved { counts.frames += 1 } else { counts.still += 1 }
+                }
                 for error in outcome.bad_frames {
                     on_error(&error.to_string());
                     summary.bad_frames += 1;
@@ -122,4 +143,17 @@ fn detect_frames(
     record(detector.finish(), &mut events, &mut summary);
     events.write_segment()?;
     Ok(summary)
+}
+
+/// A frame's image as JPEG, for `--dump-frames`.
+fn jpeg_of(frame: &FrameMessage) -> Result<std::borrow::Cow<'_, [u8]>, StageError> {
+    let h = &frame.header;
+    if h.encoding == ImageEncoding::Jpeg {
+        return Ok(std::borrow::Cow::Borrowed(&frame.image));
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode(&frame.image, h.width, h.height, image::ExtendedColorType::Rgb8)
+        .map_err(|e| StageError::Frame(format!("frame {} of {}: {e}", h.sequence, h.source_id)))?;
+    Ok(std::borrow::Cow::Owned(out))
 }

@@ -87,7 +87,8 @@ fn run_one(
     let mut stage = DetectStage::start(detector, events, None, move |e| {
         tracing::error!(job = %job_id, "frame: {e}");
     })?;
-    let result = jobs::run(store, gate, &mut job, "embedded", config, &mut stage.sink);
+    let config = crate::embedded::in_process(config);
+    let result = jobs::run(store, gate, &mut job, "embedded", &config, &mut stage.sink);
     let summary = stage.finish()?;
     tracing::info!(job = %job.id, frames = summary.frames, events = summary.events.len(), ok = result.is_ok(), "job finished");
     jobs::finish(store, &mut job, &result, Some(summary.events.len() as u64))?;

@@ -94,13 +94,14 @@ impl JobSink<'_> {
 }
 
 impl FrameSink for JobSink<'_> {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
         let h = &frame.header;
         self.origin.get_or_insert_with(|| h.wall_time - chrono::Duration::microseconds(h.media_time_us));
+        let seen = (h.sequence, h.media_time_us);
         if h.sequence >= self.skip_below {
             self.inner.send(frame)?;
         }
-        self.seen = Some((h.sequence, h.media_time_us));
+        self.seen = Some(seen);
         if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             self.checkpoint()?;
         }

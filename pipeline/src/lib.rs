@@ -45,6 +45,9 @@ pub enum StageError {
     Checkpoint(String),
     #[error("{0}")]
     IngestLog(String),
+    /// A frame that could not be written out (`--dump-frames`).
+    #[error("{0}")]
+    Frame(String),
     #[error("the detector stage panicked")]
     Panicked,
 }

@@ -167,7 +167,7 @@ impl<S: FrameSink> MeteredSink<S> {
 }
 
 impl<S: FrameSink> FrameSink for MeteredSink<S> {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
         self.inner.send(frame)?;
         self.metrics.frames_published.inc();
         Ok(())

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The image travels as raw bytes rather than base64 inside the JSON, so a 640 px JPEG frame
-//! stays near 40 KB, far below Kafka's 1 MB default message size.
+//! stays near 40 KB, far below Kafka's 1 MB default message size. The in-process channel of the
+//! embedded mode hands `FrameMessage` values over without this encoding, usually as `rgb24`.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -39,8 +40,12 @@ pub enum WallClockSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImageEncoding {
-    /// Baseline JPEG, RGB.
+    /// Baseline JPEG, RGB: what crosses a process boundary (Kafka).
     Jpeg,
+    /// Raw RGB, 3 bytes a pixel, rows packed without padding (`width * height * 3` bytes): what
+    /// the embedded mode hands from ingest to detection in one process, where a JPEG round trip
+    /// would cost more than the copy.
+    Rgb24,
 }
 
 /// Everything about a sampled frame except its pixels.

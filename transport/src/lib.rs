@@ -1,7 +1,8 @@
 //! Frame transport between ingest and detection.
 //!
-//! Both ends speak `FrameMessage` in its wire encoding, whatever the transport, so the embedded
-//! mode and the distributed mode feed the detector exactly the same bytes. Kafka is behind the
+//! Both ends speak `FrameMessage`, whatever the transport: Kafka carries its wire encoding, the
+//! embedded mode's channel the value itself (no serialisation, usually raw RGB pixels), and the
+//! detector reads either. Kafka is behind the
 //! `kafka` feature (on by default): the embedded mode and a test of one stage do not compile
 //! librdkafka.
 
@@ -30,7 +31,8 @@ pub enum TransportError {
 /// Where ingest hands sampled frames. Implementations apply back-pressure by blocking in `send`
 /// rather than buffering without bound.
 pub trait FrameSink: Send {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError>;
+    /// Takes the frame by value: an in-process transport hands it on without a copy.
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError>;
 
     /// Says that an input has ended, so detectors close its tracks. The in-process pipeline
     /// closes every track when the run ends instead, which gives the same events.

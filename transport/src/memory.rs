@@ -11,8 +11,8 @@ pub struct MemorySink {
 }
 
 impl FrameSink for MemorySink {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.frames.push(frame.clone());
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
+        self.frames.push(frame);
         Ok(())
     }
 }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     data: DataArg,
     #[command(flatten)]
     ingest: IngestArgs,
+    /// Write what the run did as JSON to this file: each input (frames decoded, sampled,
+    /// inferred and still, events, seconds) and the totals.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     /// Also write every sampled frame as a JPEG file under this folder.
     #[arg(long, value_name = "DIR")]
     dump_frames: Option<PathBuf>,
@@ -110,7 +114,8 @@ fn jobs(args: &RunArgs, log: &IngestLog, store: &canvass_store::Store) -> anyhow
 }
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let config = args.ingest.config(file, args.inputs.len())?;
+    let started = std::time::Instant::now();
+    let config = canvass_pipeline::embedded::in_process(&args.ingest.config(file, args.inputs.len())?);
     let store = file.store(args.data.dir.clone())?;
     let log = IngestLog::new(store.clone());
     let jobs = jobs(&args, &log, &store)?;
@@ -135,6 +140,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
 
     let mut failures = 0usize;
     let mut rows = Vec::new();
+    let mut outcomes = Vec::new();
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
     let custody = Custody {
         store: &store,
@@ -172,6 +178,7 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             eprintln!("error: {name}: {e}");
             failures += 1;
         }
+        outcomes.push(InputOutcome::of(&job, &result));
         if matches!(result, Err(InputError::Refused(_))) {
             continue;
         }
@@ -188,6 +195,11 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     let summary = stage.finish()?;
     print_summary(&rows, &summary, &file.object_base());
+    if let Some(path) = &args.summary {
+        let json = run_summary(&outcomes, &summary, started.elapsed());
+        std::fs::write(path, serde_json::to_vec_pretty(&json)?)
+            .with_context(|| format!("cannot write the summary to {}", path.display()))?;
+    }
     if summary.bad_frames > 0 {
         eprintln!("{} frames could not be processed (see the errors above)", summary.bad_frames);
     }
@@ -244,6 +256,79 @@ fn case_of(case: &str) -> case_arg::Case {
     case_arg::Case { case: case.into(), purpose: "custody of evidence".into() }
 }
 
+/// One input's line of `--summary`.
+struct InputOutcome {
+    input: String,
+    source_id: String,
+    error: Option<String>,
+    report: Option<IngestReport>,
+}
+
+impl InputOutcome {
+    fn of(job: &Job, result: &Result<IngestReport, InputError>) -> Self {
+        InputOutcome {
+            input: result.as_ref().map_or_else(|_| job.input.clone(), |r| r.input.clone()),
+            source_id: job.source_id.clone(),
+            error: result.as_ref().err().map(ToString::to_string),
+            report: result.as_ref().ok().cloned(),
+        }
+    }
+}
+
+/// `--summary`: per input, then totals; frames counted where each stage saw them.
+fn run_summary(
+    outcomes: &[InputOutcome],
+    summary: &DetectionSummary,
+    wall: std::time::Duration,
+) -> serde_json::Value {
+    let mut inputs = Vec::new();
+    let mut totals = [0u64; 5];
+    for outcome in outcomes {
+        let report = outcome.report.as_ref();
+        let inferred = summary.inferred.get(&outcome.input).copied().unwrap_or_default();
+        let events = summary.events.iter().filter(|e| e.input == outcome.input).count() as u64;
+        let counts = [
+            report.map_or(0, |r| r.frames_decoded),
+            report.map_or(0, |r| r.frames_sampled),
+            inferred.frames,
+            inferred.still,
+            events,
+        ];
+        totals.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
+        inputs.push(serde_json::json!({
+            "input": outcome.input,
+            "source_id": outcome.source_id,
+            "ok": outcome.error.is_none(),
+            "error": outcome.error,
+            "codec": report.map(|r| r.codec.clone()),
+            "width": report.map(|r| r.width),
+            "height": report.map(|r| r.height),
+            "media_s": report.map(|r| r.media_end_us as f64 / 1e6),
+            "corrupt_packets": report.map(|r| r.corrupt_packets),
+            "frames_decoded": counts[0],
+            "frames_sampled": counts[1],
+            "frames_inferred": counts[2],
+            "frames_static": counts[3],
+            "events": counts[4],
+            "wall_s": report.map(|r| r.elapsed.as_secs_f64()),
+        }));
+    }
+    serde_json::json!({
+        "inputs": inputs,
+        "totals": {
+            "inputs": outcomes.len(),
+            "failed": outcomes.iter().filter(|o| o.error.is_some()).count(),
+            "frames_decoded": totals[0],
+            "frames_sampled": totals[1],
+            "frames_inferred": totals[2],
+            "frames_static": totals[3],
+            "events": totals[4],
+            "bad_frames": summary.bad_frames,
+            "wall_s": wall.as_secs_f64(),
+        },
+    })
+}
+
 /// `base`: where thumbnail keys resolve (`s3://bucket/prefix`), or empty for the key alone.
 fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) {
     if !rows.is_empty() {
@@ -269,8 +354,10 @@ fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) 
             clock_label(r),
         );
     }
+    let (inferred, still) =
+        summary.inferred.values().fold((0, 0), |(i, s), counts| (i + counts.frames, s + counts.still));
     println!(
-        "{} frames ({:.1} MB of JPEG) reached the detector stage; {} events",
+        "{} frames ({:.1} MB) reached the detector stage: {inferred} inferred, {still} still (no motion); {} events",
         summary.frames,
         summary.bytes as f64 / 1e6,
         summary.events.len()

@@ -53,7 +53,7 @@ pub struct CollectSink {
 }
 
 impl FrameSink for CollectSink {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
         // Through the wire format, exactly as the channel and Kafka transports carry it.
         self.frames.push(FrameMessage::decode(&frame.encode())?);
         Ok(())

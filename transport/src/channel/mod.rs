@@ -1,4 +1,5 @@
-//! In-process transport for the embedded mode: a bounded channel of encoded frame messages.
+//! In-process transport for the embedded mode: a bounded channel of frame messages, handed over
+//! as values (nothing serialised, the pixels moved rather than copied).
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -14,23 +15,23 @@ pub fn channel(capacity: usize) -> (ChannelSink, ChannelSource) {
 }
 
 pub struct ChannelSink {
-    tx: SyncSender<Vec<u8>>,
+    tx: SyncSender<FrameMessage>,
 }
 
 pub struct ChannelSource {
-    rx: Receiver<Vec<u8>>,
+    rx: Receiver<FrameMessage>,
 }
 
 impl FrameSink for ChannelSink {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
-        self.tx.send(frame.encode()).map_err(|_| TransportError::Closed)
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
+        self.tx.send(frame).map_err(|_| TransportError::Closed)
     }
 }
 
 impl FrameSource for ChannelSource {
     fn recv(&mut self) -> Result<Option<FrameMessage>, TransportError> {
         match self.rx.recv() {
-            Ok(bytes) => Ok(Some(FrameMessage::decode(&bytes)?)),
+            Ok(frame) => Ok(Some(frame)),
             // Every sink is gone: the input has ended.
             Err(_) => Ok(None),
         }
@@ -38,7 +39,7 @@ impl FrameSource for ChannelSource {
 
     fn try_recv(&mut self) -> Result<Option<FrameMessage>, TransportError> {
         match self.rx.try_recv() {
-            Ok(bytes) => Ok(Some(FrameMessage::decode(&bytes)?)),
+            Ok(frame) => Ok(Some(frame)),
             Err(_) => Ok(None),
         }
     }

@@ -178,7 +178,7 @@ fn closed(e: KafkaError) -> TransportError {
 }
 
 impl FrameSink for KafkaFrameSink {
-    fn send(&mut self, frame: &FrameMessage) -> Result<(), TransportError> {
+    fn send(&mut self, frame: FrameMessage) -> Result<(), TransportError> {
         let key = &frame.header.source_id;
         self.producer.send(&self.topic, key.as_bytes(), &frame.encode(), kind(KIND_FRAME)).map_err(closed)
     }

@@ -47,8 +47,8 @@ fn frames_and_ends_arrive_in_order_per_source_and_junk_is_malformed() {
     let producer = Producer::for_frames(&settings).unwrap();
     let mut sink = KafkaFrameSink::new(producer.clone(), &settings);
     for seq in 0..5 {
-        sink.send(&frame("north", seq)).unwrap();
-        sink.send(&frame("south", seq)).unwrap();
+        sink.send(frame("north", seq)).unwrap();
+        sink.send(frame("south", seq)).unwrap();
     }
     sink.end_input("north", "north.mp4").unwrap();
     producer.send(&settings.topics.frames, b"north", b"not a frame", producer::kind(KIND_FRAME)).unwrap();
@@ -90,7 +90,7 @@ fn a_partition_starts_where_the_workers_checkpoint_says() {
         KafkaSettings { topics: Topics { frames: "one".into(), ..settings.topics.clone() }, ..settings };
     let mut sink = KafkaFrameSink::new(Producer::for_frames(&settings).unwrap(), &settings);
     for seq in 0..6 {
-        sink.send(&frame("cam", seq)).unwrap();
+        sink.send(frame("cam", seq)).unwrap();
     }
     sink.flush().unwrap();
     let consumer = FrameConsumer::new(&settings, Arc::new(Fixed(HashMap::from([(0, 4)])))).unwrap();
