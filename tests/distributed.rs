@@ -27,7 +27,8 @@ fn embedded(clip: &str, fps: &str) -> Vec<DetectionEvent> {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = canvass()
-        .args(["run", "--fps", fps, "--start", START, "--data"])
+        // JPEG frames, as the ingest workers publish them, so the events are the same.
+        .args(["run", "--frames", "jpeg", "--fps", fps, "--start", START, "--data"])
         .arg(dir.path())
         .arg(clip)
         .env("CANVASS_INTRA_THREADS", "1")
@@ -241,7 +242,7 @@ fn an_uploaded_clips_job_killed_mid_way_resumes_on_another_worker_with_the_same_
         .unwrap();
     assert!(case.status.success(), "{}", describe(&case));
     let run = canvass()
-        .args(["run", "--fps", "2", "--case", CASE, "--data"])
+        .args(["run", "--frames", "jpeg", "--fps", "2", "--case", CASE, "--data"])
         .arg(&reference)
         .arg(&long)
         .env("CANVASS_INTRA_THREADS", "1")

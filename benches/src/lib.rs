@@ -1,5 +1,9 @@
-//! What the benchmarks that drive `canvass serve` share: the configuration of one investigator
-//! who sees every source, and the server process, waited for and stopped.
+//! What the benchmarks share: for those that drive `canvass serve`, the configuration of one
+//! investigator who sees every source and the server process, waited for and stopped; for the
+//! ingest benches, their clips (`clips`) and whole-process measurements (`measure`).
+
+pub mod clips;
+pub mod measure;
 
 use std::net::TcpStream;
 use std::process::{Child, Command};

@@ -17,6 +17,10 @@ pub struct Hit<'a> {
     pub end: String,
     pub media_start_s: f64,
     pub media_end_s: f64,
+    /// Media time of the best frame and the object's box in it: x, y, width, height as
+    /// fractions of the frame.
+    pub best_s: f64,
+    pub best_box: [f32; 4],
     pub thumbnail: String,
     pub input: &'a str,
     pub model: String,
@@ -38,6 +42,11 @@ impl<'a> Hit<'a> {
             end: e.wall_end.to_rfc3339_opts(SecondsFormat::Millis, true),
             media_start_s: e.media_start_us as f64 / 1e6,
             media_end_s: e.media_end_us as f64 / 1e6,
+            best_s: e.best_frame.media_time_us as f64 / 1e6,
+            best_box: {
+                let b = &e.best_frame.bbox;
+                [b.x, b.y, b.width, b.height]
+            },
             thumbnail: match base {
                 "" => e.thumbnail_key.clone(),
                 base => format!("{}/{}", base.trim_end_matches('/'), e.thumbnail_key),

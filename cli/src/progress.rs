@@ -16,8 +16,10 @@ pub struct InputProgress {
 }
 
 impl InputProgress {
-    pub fn new(name: &str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    /// `bars`: draw a bar on a terminal (off when several inputs run at once: their bars would
+    /// overwrite each other); log lines otherwise.
+    pub fn new(name: &str, bars: bool) -> Self {
+        let bar = (bars && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("{prefix} [{bar:30}] {msg}")

@@ -69,7 +69,7 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
             start: config.start,
             evidence: None,
         };
-        let mut progress = InputProgress::new(&name);
+        let mut progress = InputProgress::new(&name, true);
         // Counted as decoding goes, so a live stream's rate shows while it runs.
         let mut decoded = 0;
         let result = canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut sink, &mut |p| {

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use canvass_detector::Detector;
@@ -14,6 +14,7 @@ use canvass_pipeline::inputs::{EvidenceRef, IngestLog, InputError, Job, OwnerGat
 use canvass_pipeline::{EventWriter, SEGMENT_MAX_AGE};
 use canvass_schemas::DetectionEvent;
 use canvass_store::EventLake;
+use canvass_transport::channel::ChannelSink;
 
 use crate::case_arg;
 use crate::config::FileConfig;
@@ -29,6 +30,13 @@ pub struct RunArgs {
     data: DataArg,
     #[command(flatten)]
     ingest: IngestArgs,
+    /// How sampled frames reach the detector in this process: raw (RGB, no encoding) or jpeg
+    /// (as Kafka carries them between workers, so the events are exactly a distributed run's).
+    #[arg(long, value_name = "ENCODING", default_value = "raw", value_parser = ["raw", "jpeg"])]
+    frames: String,
+    /// Inputs ingested at once, all feeding one detector: live cameras each need their own.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallel: u16,
     /// Write what the run did as JSON to this file: each input (frames decoded, sampled,
     /// inferred and still, events, seconds) and the totals.
     #[arg(long, value_name = "FILE")]
@@ -115,7 +123,10 @@ fn jobs(args: &RunArgs, log: &IngestLog, store: &canvass_store::Store) -> anyhow
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let config = canvass_pipeline::embedded::in_process(&args.ingest.config(file, args.inputs.len())?);
+    let mut config = args.ingest.config(file, args.inputs.len())?;
+    if args.frames == "raw" {
+        config = canvass_pipeline::embedded::in_process(&config);
+    }
     let store = file.store(args.data.dir.clone())?;
     let log = IngestLog::new(store.clone());
     let jobs = jobs(&args, &log, &store)?;
@@ -135,12 +146,8 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
     }
     let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
-    let mut stage =
-        DetectStage::start(detector, events, args.dump_frames.clone(), |e| eprintln!("error: {e}"))?;
+    let stage = DetectStage::start(detector, events, args.dump_frames.clone(), |e| eprintln!("error: {e}"))?;
 
-    let mut failures = 0usize;
-    let mut rows = Vec::new();
-    let mut outcomes = Vec::new();
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
     let custody = Custody {
         store: &store,
@@ -148,51 +155,45 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         case: args.case.as_deref(),
         reprocess: args.reprocess,
     };
-    for job in &jobs {
-        let name = InputSpec::parse(&job.input).display_name();
-        let job = match custody.prepare(job) {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                eprintln!("error: {name}: {e:#}");
-                failures += 1;
-                continue;
-            }
-        };
-        let mut progress = InputProgress::new(&name);
-        let mut on_progress = |p: &canvass_ingest::Progress| progress.update(p);
-        // Stored evidence is decoded from the store, under its case and hash.
-        let result = match &job.evidence {
-            Some(evidence) => canvass_pipeline::inputs::ingest_stored(
-                &gate,
-                &store,
-                &job,
-                evidence,
-                &config,
-                &mut stage.sink,
-                &mut on_progress,
-            ),
-            None => canvass_pipeline::inputs::ingest(&gate, &job, &config, &mut stage.sink, &mut on_progress),
-        };
-        progress.finish();
-        if let Err(e) = &result {
-            eprintln!("error: {name}: {e}");
-            failures += 1;
-        }
-        outcomes.push(InputOutcome::of(&job, &result));
-        if matches!(result, Err(InputError::Refused(_))) {
-            continue;
-        }
-        log.append(&job, &result)?;
-        if let Ok(report) = result {
-            if report.interrupted {
-                tracing::warn!(input = %name, "stopped before the end of the input");
-            }
-            rows.push(report);
-        }
-        if config.stop.load(Ordering::Relaxed) {
-            break;
-        }
-    }
+    let each = EachInput {
+        gate: &gate,
+        store: &store,
+        custody: &custody,
+        config: &config,
+        log: &log,
+        bars: args.parallel == 1,
+    };
+    // Workers take the next input until none is left (or the run is stopped), each with its
+    // own end of the detector's queue.
+    let next = AtomicUsize::new(0);
+    let workers = usize::from(args.parallel).min(jobs.len()).max(1);
+    let mut finished: Vec<(usize, Finished)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (mut sink, each, jobs, next) = (stage.sink.clone(), &each, &jobs, &next);
+                scope.spawn(move || -> anyhow::Result<Vec<(usize, Finished)>> {
+                    let mut done = Vec::new();
+                    while !each.config.stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        done.push((i, each.run(job, &mut sink)?));
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an input worker panicked"))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    finished.sort_by_key(|(i, _)| *i);
+    let failures = finished.iter().filter(|(_, f)| f.failed).count();
+    let outcomes: Vec<InputOutcome> = finished.iter_mut().filter_map(|(_, f)| f.outcome.take()).collect();
+    let rows: Vec<IngestReport> = outcomes.iter().filter_map(|o| o.report.clone()).collect();
     let summary = stage.finish()?;
     print_summary(&rows, &summary, &file.object_base());
     if let Some(path) = &args.summary {
@@ -207,6 +208,62 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         eprintln!("{failures} of {} inputs failed", jobs.len());
     }
     Ok(if failures > 0 || summary.bad_frames > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What every input of the run shares.
+struct EachInput<'a> {
+    gate: &'a OwnerGate,
+    store: &'a canvass_store::Store,
+    custody: &'a Custody<'a>,
+    config: &'a canvass_ingest::IngestConfig,
+    log: &'a IngestLog,
+    bars: bool,
+}
+
+/// How one input went: `outcome` is `None` when custody refused it before ingest.
+struct Finished {
+    outcome: Option<InputOutcome>,
+    failed: bool,
+}
+
+impl EachInput<'_> {
+    /// Custody, then ingest into `sink`, then the ingest log; errors are printed as they come.
+    fn run(&self, job: &Job, sink: &mut ChannelSink) -> anyhow::Result<Finished> {
+        let name = InputSpec::parse(&job.input).display_name();
+        let job = match self.custody.prepare(job) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                eprintln!("error: {name}: {e:#}");
+                return Ok(Finished { outcome: None, failed: true });
+            }
+        };
+        let mut progress = InputProgress::new(&name, self.bars);
+        let mut on_progress = |p: &canvass_ingest::Progress| progress.update(p);
+        // Stored evidence is decoded from the store, under its case and hash.
+        let result = match &job.evidence {
+            Some(evidence) => canvass_pipeline::inputs::ingest_stored(
+                self.gate,
+                self.store,
+                &job,
+                evidence,
+                self.config,
+                sink,
+                &mut on_progress,
+            ),
+            None => canvass_pipeline::inputs::ingest(self.gate, &job, self.config, sink, &mut on_progress),
+        };
+        progress.finish();
+        if let Err(e) = &result {
+            eprintln!("error: {name}: {e}");
+        }
+        if !matches!(result, Err(InputError::Refused(_))) {
+            self.log.append(&job, &result)?;
+        }
+        if result.as_ref().is_ok_and(|r| r.interrupted) {
+            tracing::warn!(input = %name, "stopped before the end of the input");
+        }
+        Ok(Finished { outcome: Some(InputOutcome::of(&job, &result)), failed: result.is_err() })
+    }
 }
 
 /// What custody asks of each input: stored as evidence when the run names a case (and from then

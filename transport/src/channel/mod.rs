@@ -14,6 +14,8 @@ pub fn channel(capacity: usize) -> (ChannelSink, ChannelSource) {
     (ChannelSink { tx }, ChannelSource { rx })
 }
 
+/// Cloned for each input ingested at once; the channel ends when every clone is gone.
+#[derive(Clone)]
 pub struct ChannelSink {
     tx: SyncSender<FrameMessage>,
 }
