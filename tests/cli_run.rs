@@ -52,10 +52,13 @@ fn a_batch_with_bad_files_reports_each_one_and_finishes_the_rest() {
     std::fs::write(&notes, "not a video\n").unwrap();
     let missing = dir.path().join("missing.mp4");
     let data = dir.path().join("data");
+    let summary = dir.path().join("summary.json");
     let out = canvass()
         .arg("run")
         .arg("--data")
         .arg(&data)
+        .arg("--summary")
+        .arg(&summary)
         .arg(&empty)
         .arg(sample_video("pistol_range.mp4"))
         .arg(&notes)
@@ -76,6 +79,16 @@ fn a_batch_with_bad_files_reports_each_one_and_finishes_the_rest() {
     assert_eq!(good.len(), 1);
     assert_eq!(good[0]["frames_decoded"], 204);
     assert_eq!(good[0]["frames_sampled"], 14);
+    // The summary says the same, input by input.
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let ok: Vec<bool> = summary["inputs"].as_array().unwrap().iter().map(|i| i["ok"] == true).collect();
+    assert_eq!(ok, vec![false, true, false, false], "{summary}");
+    assert!(summary["inputs"][0]["error"].as_str().unwrap().contains("file is empty"), "{summary}");
+    assert_eq!(summary["inputs"][1]["frames_sampled"], 14);
+    assert_eq!(
+        (summary["totals"]["inputs"].as_u64(), summary["totals"]["failed"].as_u64()),
+        (Some(4), Some(3))
+    );
 }
 
 #[test]
@@ -233,4 +246,101 @@ fn walkdir_count(dir: &std::path::Path) -> usize {
         .map(|e| e.unwrap().path())
         .map(|p| if p.is_dir() { walkdir_count(&p) } else { 1 })
         .sum()
+}
+
+/// `--summary`'s JSON: totals and one object per input.
+fn run_summary(args: &[&str], data: &std::path::Path, inputs: &[&std::path::Path]) -> serde_json::Value {
+    let summary = data.with_extension("summary.json");
+    let out = canvass()
+        .arg("run")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .arg("--summary")
+        .arg(&summary)
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
+}
+
+fn events_of(data: &std::path::Path) -> Vec<canvass_schemas::DetectionEvent> {
+    let lake = canvass_store::EventLake::new(data_store(data));
+    lake.scan(&canvass_store::Pruning::default()).unwrap().0
+}
+
+#[test]
+fn a_still_camera_is_rarely_inferred_and_the_gate_loses_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    // The pistol clip between 20 s of still camera either side (its first and last frames
+    // held, with sensor noise), as a fixed camera records a quiet scene.
+    let clip = dir.path().join("still_pistol_still.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(sample_video("pistol_range.mp4"))
+        .args(["-vf", "scale=640:-2,tpad=start_duration=20:start_mode=clone:stop_duration=20:stop_mode=clone,noise=alls=4:allf=t"])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (gated_data, plain_data) = (dir.path().join("gated"), dir.path().join("plain"));
+    let gated = run_summary(&[], &gated_data, &[&clip]);
+    let plain = run_summary(&["--no-motion-gate"], &plain_data, &[&clip]);
+    let (g, p) = (&gated["totals"], &plain["totals"]);
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    // 46.8 s at 2 fps, whatever the gate does.
+    assert_eq!(n(g, "frames_sampled"), 94, "{g}");
+    assert_eq!(n(p, "frames_sampled"), 94);
+    assert_eq!(n(p, "frames_inferred"), 94, "ungated: every sample inferred");
+    assert_eq!(n(p, "frames_static"), 0);
+    assert_eq!(n(g, "frames_inferred") + n(g, "frames_static"), 94);
+    // 40 of the 46.8 s are still: at most one look every 5 s there.
+    assert!(n(g, "frames_inferred") * 2 < n(p, "frames_inferred"), "gated {g}, ungated {p}");
+    // Per input as in total, and the decode count agrees with the ingest log's.
+    assert_eq!(gated["inputs"][0]["frames_inferred"], g["frames_inferred"]);
+    assert_eq!(gated["inputs"][0]["frames_decoded"], ingest_log(&gated_data)[0]["frames_decoded"]);
+    // Every event of the ungated run is found gated: same class, overlapping time.
+    let found = events_of(&gated_data);
+    let wanted = events_of(&plain_data);
+    assert!(wanted.iter().any(|e| e.category == canvass_schemas::Category::Weapon), "{wanted:?}");
+    for want in &wanted {
+        assert!(
+            found.iter().any(|e| e.class == want.class
+                && e.media_start_us <= want.media_end_us
+                && want.media_start_us <= e.media_end_us),
+            "ungated event {:?} {}..{} us not found gated: {found:?}",
+            want.class,
+            want.media_start_us,
+            want.media_end_us
+        );
+    }
+    assert_eq!(n(g, "events") as usize, found.len());
+}
+
+#[test]
+fn inputs_run_at_once_feed_one_detector_and_a_realtime_input_takes_its_own_length() {
+    let data = tempfile::tempdir().unwrap();
+    let (traffic, pistol) = (sample_video("opencv4nodejs_traffic.mp4"), sample_video("pistol_range.mp4"));
+    let summary =
+        run_summary(&["--parallel", "2", "--realtime"], &data.path().join("d"), &[&traffic, &pistol]);
+    let inputs = summary["inputs"].as_array().unwrap();
+    // In the order given, each sampled as a run of it alone samples it.
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0]["frames_sampled"], 40, "{summary}");
+    assert_eq!(inputs[1]["frames_sampled"], 14);
+    assert_eq!(summary["totals"]["frames_sampled"], 54);
+    let events = events_of(&data.path().join("d"));
+    assert!(events.iter().any(|e| e.source_id == "opencv4nodejs_traffic"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.source_id == "pistol_range" && e.category == canvass_schemas::Category::Weapon)
+    );
+    // Read at the clips' own rate: never faster than their media time (a lower bound only).
+    for input in inputs {
+        let (wall, media) = (input["wall_s"].as_f64().unwrap(), input["media_s"].as_f64().unwrap());
+        assert!(wall >= media - 0.5, "{input}");
+    }
 }
