@@ -74,23 +74,37 @@ pub fn ingest_set(assets: &Path, media: &Path) -> anyhow::Result<Vec<BenchClip>>
     ])
 }
 
-/// A 1080p30 H.264 clip as a camera sends it (no B-frames, a keyframe every 2 s), 30 s.
+/// A 1080p30 H.264 clip as a camera sends it: sensor noise, 6 Mbit/s, no B-frames, a keyframe
+/// every 2 s and no others (a fixed GOP, no scene-cut keyframes); 20 s. (Upscaled footage alone
+/// is smoother than a camera's and decodes faster.)
 pub fn camera_1080p30(assets: &Path, media: &Path) -> anyhow::Result<PathBuf> {
     make(
         media,
-        "overhead_1080p30_h264_camera.mp4",
+        "overhead_1080p30_h264_camera_6mbps_gop60_20s.mp4",
         &overhead(assets),
         &[
+            "-t",
+            "20",
             "-vf",
-            "scale=1920:1080,fps=30",
+            "scale=1920:1080,fps=30,noise=alls=6:allf=t",
             "-c:v",
             "libx264",
             "-preset",
             "veryfast",
+            "-b:v",
+            "6M",
+            "-maxrate",
+            "6M",
+            "-bufsize",
+            "12M",
             "-bf",
             "0",
             "-g",
             "60",
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
             "-pix_fmt",
             "yuv420p",
         ],

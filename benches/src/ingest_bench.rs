@@ -85,6 +85,7 @@ fn main() -> anyhow::Result<()> {
                 result.matched = Some(match_events(&args, &plain, &data)?);
                 result.gated = Some(summary);
                 result.ungated = Some(ungated);
+                std::fs::remove_dir_all(&plain)?;
             }
             let _ = std::fs::remove_dir_all(&data);
         }

@@ -1,9 +1,10 @@
 //! `live-bench`: how many 1080p30 H.264 live cameras one machine keeps up with at 2 fps. Each
 //! camera is the same camera-like clip (no B-frames, a keyframe every 2 s) read at its native
 //! rate (`canvass run --realtime`), N at once in one `canvass run --parallel N`. A camera falls
-//! behind when its ingest ends more than `--max-lag` seconds after its media time (decode or
+//! behind when its ingest ends more than `--max-lag` seconds after the clip's length (decode or
 //! the detector's back-pressure could not keep up). Before: every frame decoded and every
-//! sample inferred (`--decode all --no-motion-gate`); after: the defaults.
+//! sample inferred (`--decode all --no-motion-gate`); after: the defaults; and keyframes only
+//! (`--decode keyframes`: one sample per keyframe, every 2 s on this camera).
 //!
 //! `benches/live-bench` builds what this needs and runs it.
 
@@ -30,18 +31,27 @@ struct Args {
     cameras: Vec<usize>,
     #[arg(long, default_value_t = 2.0)]
     max_lag: f64,
+    /// Modes to run: before, after, keyframes.
+    #[arg(long, value_delimiter = ',', default_value = "before,after,keyframes")]
+    modes: Vec<String>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.media)?;
     let clip = std::fs::canonicalize(clips::camera_1080p30(&args.assets, &args.media)?)?;
+    let length_s = clip_length_s(&clip)?;
     let work = tempfile::tempdir()?;
     println!(
         "| mode | cameras | kept up | worst lag s | CPU use (of 2 cores) | frames decoded / sampled / inferred |"
     );
     println!("|---|---|---|---|---|---|");
-    for (mode, flags) in [("before", &["--decode", "all", "--no-motion-gate"][..]), ("after", &[][..])] {
+    let modes: [(&str, &[&str]); 3] = [
+        ("before", &["--decode", "all", "--no-motion-gate"]),
+        ("after", &[]),
+        ("keyframes", &["--decode", "keyframes"]),
+    ];
+    for (mode, flags) in modes.into_iter().filter(|(mode, _)| args.modes.iter().any(|m| m == mode)) {
         for &n in &args.cameras {
             let cameras: Vec<PathBuf> =
                 (0..n).map(|i| camera(work.path(), &clip, i)).collect::<Result<_, _>>()?;
@@ -71,7 +81,7 @@ fn main() -> anyhow::Result<()> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|i| i["wall_s"].as_f64().unwrap_or(f64::INFINITY) - i["media_s"].as_f64().unwrap_or(0.0))
+                .map(|i| i["wall_s"].as_f64().unwrap_or(f64::INFINITY) - length_s)
                 .fold(0.0, f64::max);
             let t = &summary["totals"];
             let kept_up = lag <= args.max_lag;
@@ -99,4 +109,13 @@ fn camera(dir: &Path, clip: &Path, i: usize) -> std::io::Result<PathBuf> {
         std::os::unix::fs::symlink(clip, &link)?;
     }
     Ok(link)
+}
+
+/// The clip's length in seconds, by ffprobe.
+fn clip_length_s(clip: &Path) -> anyhow::Result<f64> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(clip)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }

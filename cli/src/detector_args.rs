@@ -28,7 +28,7 @@ pub struct DetectorArgs {
     pub intra_threads: Option<usize>,
     /// Run the models on every sampled frame, still or not. By default a frame in which
     /// nothing moved since the last one is not inferred (the last detections stand for it),
-    /// with a fresh look at least every 5 s.
+    /// with a fresh look every 10 s while tracked objects stand still.
     #[arg(long)]
     pub no_motion_gate: bool,
 }

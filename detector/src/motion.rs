@@ -1,8 +1,10 @@
 //! Motion gating, as Frigate does it: a cheap motion mask on a small grey copy of each frame
 //! decides whether the models need to run at all. On a still scene the last frame's detections
 //! stand for this one (open tracks coast), so a parked car stays one event while nothing is
-//! inferred. A frame is inferred anyway every `refresh_us` of media time, so a scene that
-//! changes too slowly to register (dusk, a creeping shadow) is still looked at.
+//! inferred. While tracks coast, a frame is inferred anyway every `recheck_us` of media time
+//! (Frigate re-checks stationary objects the same way), so an object that leaves without
+//! registering as motion does not stay forever. A still scene with nothing tracked is not
+//! looked at again until something moves: nothing gets into a scene without moving.
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -18,13 +20,13 @@ pub struct MotionConfig {
     pub threshold: u8,
     /// Fraction of the small copy's pixels that must move for the frame to count as moving.
     pub min_area: f32,
-    /// Longest stretch of media time without inference on a still scene.
-    pub refresh_us: i64,
+    /// Longest stretch of media time without inference while tracks coast on a still scene.
+    pub recheck_us: i64,
 }
 
 impl Default for MotionConfig {
     fn default() -> Self {
-        MotionConfig { enabled: true, threshold: 20, min_area: 0.0005, refresh_us: 5_000_000 }
+        MotionConfig { enabled: true, threshold: 20, min_area: 0.0005, recheck_us: 10_000_000 }
     }
 }
 
@@ -39,8 +41,15 @@ pub struct MotionGate {
 }
 
 impl MotionGate {
-    /// Whether the models must run on `image` (at `media_time_us`); learns the frame either way.
-    pub fn must_infer(&mut self, image: &RgbImage, media_time_us: i64, config: &MotionConfig) -> bool {
+    /// Whether the models must run on `image` (at `media_time_us`; `tracking`: the stream has
+    /// open tracks); learns the frame either way.
+    pub fn must_infer(
+        &mut self,
+        image: &RgbImage,
+        media_time_us: i64,
+        tracking: bool,
+        config: &MotionConfig,
+    ) -> bool {
         let (grey, size) = small_grey(image);
         let changed = if size == self.size && !self.background.is_empty() {
             count_changed(&grey, &mut self.background, config.threshold)
@@ -51,7 +60,8 @@ impl MotionGate {
             usize::MAX
         };
         let min_changed = ((grey.len() as f32 * config.min_area) as usize).max(3);
-        let stale = self.last_inferred_us.is_none_or(|last| media_time_us - last >= config.refresh_us);
+        let stale =
+            self.last_inferred_us.is_none_or(|last| tracking && media_time_us - last >= config.recheck_us);
         let infer = !config.enabled || changed >= min_changed || stale;
         if infer {
             self.last_inferred_us = Some(media_time_us);
@@ -134,48 +144,59 @@ mod tests {
     }
 
     #[test]
-    fn a_still_scene_is_not_inferred_until_the_refresh_and_a_small_mover_is() {
+    fn a_still_scene_is_not_inferred_a_small_mover_is_and_coasting_tracks_are_rechecked() {
         let config = MotionConfig::default();
         let mut gate = MotionGate::default();
-        assert!(gate.must_infer(&scene(640, 360, None, 0), 0, &config), "the first frame is always inferred");
-        for k in 1..10 {
-            let t = k * 500_000;
-            assert!(!gate.must_infer(&scene(640, 360, None, k as u32), t, &config), "still at {t}");
-        }
-        assert!(gate.must_infer(&scene(640, 360, None, 10), 5_000_000, &config), "refresh after 5 s");
+        let still = |gate: &mut MotionGate, k: i64, tracking| {
+            gate.must_infer(&scene(640, 360, None, k as u32), k * 500_000, tracking, &config)
+        };
+        assert!(still(&mut gate, 0, false), "the first frame is always inferred");
+        assert!((1..60).all(|k| !still(&mut gate, k, false)), "30 s of still scene, nothing tracked");
         // A 24x16 object (a far white car) appears: a sixth of a percent of the frame.
-        assert!(gate.must_infer(&scene(640, 360, Some((300, 200)), 11), 5_500_000, &config));
+        assert!(gate.must_infer(&scene(640, 360, Some((300, 200)), 60), 30_000_000, false, &config));
         // It stops: after a few frames it is background and inference stops again.
-        let verdicts: Vec<bool> = (12..20)
-            .map(|k| gate.must_infer(&scene(640, 360, Some((300, 200)), k), k as i64 * 500_000, &config))
+        let verdicts: Vec<bool> = (61..70)
+            .map(|k| {
+                gate.must_infer(&scene(640, 360, Some((300, 200)), k), k as i64 * 500_000, true, &config)
+            })
             .collect();
         assert!(verdicts[0], "still differs from the background just after it arrived");
         assert!(!verdicts[verdicts.len() - 1], "a stopped object becomes background: {verdicts:?}");
+        // Its track coasts; the scene is looked at again 10 s after the last inference.
+        let last = 61 + verdicts.iter().rposition(|&v| v).unwrap() as i64;
+        let rechecks: Vec<i64> = (70..120i64)
+            .filter(|&k| {
+                gate.must_infer(&scene(640, 360, Some((300, 200)), k as u32), k * 500_000, true, &config)
+            })
+            .collect();
+        assert_eq!(rechecks.first(), Some(&(last + 20)), "{rechecks:?}");
+        assert!(rechecks.windows(2).all(|w| w[1] - w[0] == 20), "{rechecks:?}");
     }
 
     #[test]
     fn disabled_gate_infers_every_frame_and_a_new_size_starts_over() {
         let off = MotionConfig { enabled: false, ..MotionConfig::default() };
         let mut gate = MotionGate::default();
-        assert!((0..5).all(|k| gate.must_infer(&scene(320, 180, None, 0), k * 500_000, &off)));
+        assert!((0..5).all(|k| gate.must_infer(&scene(320, 180, None, 0), k * 500_000, false, &off)));
         let on = MotionConfig::default();
-        assert!(!gate.must_infer(&scene(320, 180, None, 0), 3_000_000, &on));
-        assert!(gate.must_infer(&scene(640, 360, None, 0), 3_500_000, &on), "resolution change");
+        assert!(!gate.must_infer(&scene(320, 180, None, 0), 3_000_000, false, &on));
+        assert!(gate.must_infer(&scene(640, 360, None, 0), 3_500_000, false, &on), "resolution change");
     }
 
     #[test]
     fn a_checkpointed_gate_makes_the_same_decisions() {
         let config = MotionConfig::default();
         let mut gate = MotionGate::default();
-        gate.must_infer(&scene(640, 360, None, 0), 0, &config);
-        gate.must_infer(&scene(640, 360, Some((10, 10)), 1), 500_000, &config);
+        gate.must_infer(&scene(640, 360, None, 0), 0, true, &config);
+        gate.must_infer(&scene(640, 360, Some((10, 10)), 1), 500_000, true, &config);
         let mut restored: MotionGate = serde_json::from_str(&serde_json::to_string(&gate).unwrap()).unwrap();
-        for k in 2..12 {
+        for k in 2..40 {
             let frame = scene(640, 360, (k % 4 == 0).then_some((k * 20, 100)), k);
             let t = k as i64 * 500_000;
+            let tracking = k % 3 == 0;
             assert_eq!(
-                gate.must_infer(&frame, t, &config),
-                restored.must_infer(&frame, t, &config),
+                gate.must_infer(&frame, t, tracking, &config),
+                restored.must_infer(&frame, t, tracking, &config),
                 "frame {k}"
             );
         }

@@ -104,7 +104,8 @@ impl Detector {
         &self.models
     }
 
-    /// How long each model (in `models()` order) took on the last batch it ran.
+    /// How long each model (in `models()` order) took on the last batch it ran; empty when the
+    /// last batch was all still frames (nothing ran).
     pub fn inference_times(&self) -> &[std::time::Duration] {
         &self.inference_times
     }
@@ -124,6 +125,7 @@ impl Detector {
     /// reported in `bad_frames` and the others go on; an inference failure fails the batch.
     pub fn process_batch(&mut self, frames: &[FrameMessage]) -> Result<BatchOutcome, DetectorError> {
         let mut outcome = BatchOutcome::default();
+        self.inference_times.clear();
         let mut readable = Vec::with_capacity(frames.len());
         let mut last_seen: HashMap<(&str, &str), u64> = HashMap::new();
         for frame in frames {
@@ -157,18 +159,21 @@ impl Detector {
                 .streams
                 .entry((h.source_id.clone(), h.input.clone()))
                 .or_insert_with(|| Stream::new(model_count, image.dimensions()));
-            moved.push(stream.motion.must_infer(image, h.media_time_us, &self.config.motion));
+            let tracking = stream.trackers.iter().any(|t| !t.open_tracks().is_empty());
+            moved.push(stream.motion.must_infer(image, h.media_time_us, tracking, &self.config.motion));
         }
         let images: Vec<&RgbImage> =
             readable.iter().zip(&moved).filter(|(_, moved)| **moved).map(|((_, image), _)| image).collect();
         outcome.inferred =
             readable.iter().zip(&moved).map(|((f, _), m)| (f.header.input.clone(), *m)).collect();
         let mut detections = Vec::with_capacity(model_count);
-        self.inference_times.clear();
         for model in &mut self.models {
+            if images.is_empty() {
+                detections.push(Vec::new().into_iter());
+                continue;
+            }
             let started = std::time::Instant::now();
-            let found = if images.is_empty() { Vec::new() } else { model.detect_batch(&images)? };
-            detections.push(found.into_iter());
+            detections.push(model.detect_batch(&images)?.into_iter());
             self.inference_times.push(started.elapsed());
         }
         for ((frame, image), moved) in readable.iter().zip(moved) {

@@ -212,6 +212,8 @@ impl DetectWorker {
                                 .with_label_values(&[&model.reference.name])
                                 .observe(took.as_secs_f64());
                         }
+                        let still = outcome.inferred.iter().filter(|(_, moved)| !moved).count();
+                        self.metrics.frames_still.inc_by(still as u64);
                         for error in outcome.bad_frames {
                             self.dead_letter(Some(key), &frame.encode(), &error.to_string(), &origin)?;
                         }

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub frames_decoded: IntCounter,
     pub frames_published: IntCounter,
     pub frames_consumed: IntCounter,
+    pub frames_still: IntCounter,
     pub inference_seconds: HistogramVec,
     pub events_written: IntCounter,
     pub consumer_lag: IntGauge,
@@ -66,6 +67,11 @@ impl Metrics {
                 "Sampled frames sent to the frames topic",
             ),
             frames_consumed: counter(&registry, "frames_consumed_total", "Frames taken off the frames topic"),
+            frames_still: counter(
+                &registry,
+                "frames_still_total",
+                "Frames not inferred because nothing moved (motion gating)",
+            ),
             events_written: counter(
                 &registry,
                 "events_written_total",
