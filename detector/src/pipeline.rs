@@ -305,9 +305,18 @@ fn frame_image(frame: &FrameMessage) -> Result<RgbImage, String> {
         ImageEncoding::Jpeg => image::load_from_memory_with_format(&frame.image, image::ImageFormat::Jpeg)
             .map(|image| image.to_rgb8())
             .map_err(|e| e.to_string()),
-        ImageEncoding::Rgb24 => RgbImage::from_raw(h.width, h.height, frame.image.clone()).ok_or_else(|| {
-            format!("rgb24 image of {} bytes is not {}x{} pixels", frame.image.len(), h.width, h.height)
-        }),
+        ImageEncoding::Rgb24 => {
+            let wanted = u64::from(h.width) * u64::from(h.height) * 3;
+            if wanted == 0 || frame.image.len() as u64 != wanted {
+                return Err(format!(
+                    "rgb24 image of {} bytes is not {}x{} pixels",
+                    frame.image.len(),
+                    h.width,
+                    h.height
+                ));
+            }
+            Ok(RgbImage::from_raw(h.width, h.height, frame.image.clone()).expect("length checked"))
+        }
     }
 }
 

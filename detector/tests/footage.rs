@@ -163,6 +163,24 @@ fn a_bad_frame_in_a_batch_is_reported_and_the_rest_are_processed() {
 }
 
 #[test]
+fn raw_frames_find_the_pistol_and_a_raw_frame_of_the_wrong_size_is_that_frames_error() {
+    let config =
+        IngestConfig { frame_encoding: canvass_schemas::ImageEncoding::Rgb24, ..IngestConfig::default() };
+    let mut frames = common::frames_of("pistol_range.mp4", &config);
+    assert_eq!(frames[0].image.len() as u32, frames[0].header.width * frames[0].header.height * 3);
+    frames[2].image.truncate(100);
+    frames[4].header.width = 0;
+    let mut detector = detector();
+    let outcome = detector.process_batch(&frames).unwrap();
+    let errors: Vec<String> = outcome.bad_frames.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("frame 2 of pistol_range") && errors[0].contains("100 bytes"), "{errors:?}");
+    assert!(errors[1].contains("frame 4 of pistol_range"), "{errors:?}");
+    let events = detector.finish();
+    assert!(events.iter().any(|e| e.event.category == Category::Weapon), "the other frames found the pistol");
+}
+
+#[test]
 fn a_frame_that_is_not_a_jpeg_is_an_error_for_that_frame_only() {
     let mut detector = detector();
     let mut frames = frames_of("pistol_range.mp4");
