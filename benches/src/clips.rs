@@ -27,7 +27,7 @@ pub fn ingest_set(assets: &Path, media: &Path) -> anyhow::Result<Vec<BenchClip>>
             path: make(
                 media,
                 "overhead_1080p30_vp9.webm",
-                &overhead,
+                &["-i", &overhead.to_string_lossy()],
                 &[
                     "-t",
                     "10",
@@ -56,7 +56,7 @@ pub fn ingest_set(assets: &Path, media: &Path) -> anyhow::Result<Vec<BenchClip>>
             path: make(
                 media,
                 "overhead_still_either_side.mp4",
-                &overhead,
+                &["-i", &overhead.to_string_lossy()],
                 &[
                     "-vf",
                     "tpad=start_duration=60:start_mode=clone:stop_duration=60:stop_mode=clone,noise=alls=4:allf=t",
@@ -81,7 +81,7 @@ pub fn camera_1080p30(assets: &Path, media: &Path) -> anyhow::Result<PathBuf> {
     make(
         media,
         "overhead_1080p30_h264_camera_6mbps_gop60_20s.mp4",
-        &overhead(assets),
+        &["-i", &overhead(assets).to_string_lossy()],
         &[
             "-t",
             "20",
@@ -111,8 +111,9 @@ pub fn camera_1080p30(assets: &Path, media: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
-/// `media/name`, made from `source` with `args` by the ffmpeg CLI unless it is there already.
-fn make(media: &Path, name: &str, source: &Path, args: &[&str]) -> anyhow::Result<PathBuf> {
+/// `media/name`, made by the ffmpeg CLI from `input` (its input options: `-i FILE`, or `-f
+/// lavfi -i SOURCE`) with `args`, unless it is there already.
+pub fn make(media: &Path, name: &str, input: &[&str], args: &[&str]) -> anyhow::Result<PathBuf> {
     let path = media.join(name);
     if path.exists() {
         return Ok(path);
@@ -120,8 +121,8 @@ fn make(media: &Path, name: &str, source: &Path, args: &[&str]) -> anyhow::Resul
     eprintln!("making {}", path.display());
     let partial = media.join(format!(".{name}.partial.{}", name.rsplit('.').next().unwrap_or("mp4")));
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(source)
+        .args(["-v", "error", "-y"])
+        .args(input)
         .args(args)
         .arg(&partial)
         .status()

@@ -5,15 +5,18 @@
 //! Makes noisy 720p and 1080p H.264 clips (with B-frames) with the ffmpeg CLI once, then times,
 //! per clip, the median of RUNS (default 3) runs of:
 //! - `ffmpeg -threads 0 -i CLIP -f null -` (decode only: the reference),
-//! - canvass ingest at 2 fps (decode every frame, scale + JPEG two frames a second: the default),
+//! - canvass ingest at 2 fps (decode what sampling needs, scale + JPEG two frames a second: the
+//!   default),
 //! - canvass ingest at 0 fps (decode, scale and JPEG-encode every frame).
 //!
-//! Prints a Markdown table for the README.
+//! Throughput is the clip's frames over each run's time. Prints a Markdown table for the README.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use canvass_benches::clips;
+use canvass_benches::measure::{median, run_measured};
 use canvass_ingest::{IngestConfig, InputSpec};
 use canvass_schemas::FrameMessage;
 use canvass_transport::{FrameSink, TransportError};
@@ -27,44 +30,21 @@ impl FrameSink for CountingSink {
     }
 }
 
+/// A 10 s noisy 30 fps H.264 clip with B-frames of `size`: film-grain-like noise on a moving
+/// pattern is close to the entropy of real camera footage, unlike a clean test pattern that
+/// decodes unrealistically fast.
 fn make_clip(dir: &Path, name: &str, size: &str) -> PathBuf {
-    let path = dir.join(name);
-    if path.exists() {
-        return path;
-    }
-    eprintln!("making {}", path.display());
-    // Film-grain-like noise on a moving pattern: close to the entropy of real camera footage,
-    // unlike a clean test pattern that decodes unrealistically fast.
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size={size}:rate=30,noise=alls=25:allf=t+u"))
-        .args([
-            "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg CLI");
-    assert!(status.success(), "ffmpeg could not make {name}");
-    path
+    let source = format!("testsrc2=size={size}:rate=30,noise=alls=25:allf=t+u");
+    let args =
+        ["-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p"];
+    clips::make(dir, name, &["-f", "lavfi", "-i", &source], &args).expect("ffmpeg CLI")
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    values[values.len() / 2]
-}
-
-/// Frames per second decoded by the ffmpeg CLI; the frame count comes from canvass's run.
+/// Seconds the ffmpeg CLI takes to decode every frame of `clip`.
 fn ffmpeg_cli_seconds(clip: &Path) -> f64 {
-    let started = Instant::now();
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-threads", "0", "-i"])
-        .arg(clip)
-        .args(["-f", "null", "-"])
-        .status()
-        .expect("ffmpeg CLI");
-    assert!(status.success());
-    started.elapsed().as_secs_f64()
+    let mut ffmpeg = Command::new("ffmpeg");
+    ffmpeg.args(["-v", "error", "-threads", "0", "-i"]).arg(clip).args(["-f", "null", "-"]);
+    run_measured(&mut ffmpeg).expect("ffmpeg CLI").0.wall_s
 }
 
 fn canvass_run(clip: &Path, fps: f64) -> (u64, f64) {
@@ -94,7 +74,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|");
     for (label, clip) in &clips {
-        let (frames, _) = canvass_run(clip, 2.0); // warm the page cache
+        // The clip's frames (fps 0 decodes every one), which also warms the page cache; at 2 fps
+        // canvass decodes fewer.
+        let (frames, _) = canvass_run(clip, 0.0);
         let reference = frames as f64 / median((0..runs).map(|_| ffmpeg_cli_seconds(clip)).collect());
         let sampled = frames as f64 / median((0..runs).map(|_| canvass_run(clip, 2.0).1).collect());
         let every = frames as f64 / median((0..runs).map(|_| canvass_run(clip, 0.0).1).collect());

@@ -74,6 +74,7 @@ impl FrameConverter {
     }
 }
 
+/// Packed RGB24 rows as a baseline JPEG.
 pub fn encode_jpeg(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Vec::with_capacity(rgb.len() / 8);
     JpegEncoder::new_with_quality(&mut out, quality).encode(

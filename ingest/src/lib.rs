@@ -2,7 +2,8 @@
 //! media time, scale them to the detector's working size, and hand them to a `FrameSink`.
 //!
 //! Module map: `input` (what to open), `decode` (the decode loop), `decode_skip` (which frames
-//! need not be decoded at all), `sampler` (which frames to keep), `convert` (swscale + JPEG), `clock` (wall-clock time), `reconnect` (streams),
+//! need not be decoded at all), `sampler` (which frames to keep), `convert` (swscale + JPEG),
+//! `clock` (wall-clock time), `reconnect` (streams),
 //! `diagnose` (why a file would not open), `probe` (`canvass probe`), `still` and `clip` (a frame
 //! or a span of stored footage, for watching).
 
@@ -34,6 +35,7 @@ use ffmpeg_next::format::context::Input;
 pub use canvass_schemas::sanitize_source_id;
 pub use clip::{Clip, ClipMethod, clip, clip_reader};
 pub use clock::WallClock;
+pub use convert::encode_jpeg;
 pub use custom_io::MediaRead;
 pub use decode_skip::DecodeMode;
 pub use error::IngestError;

@@ -151,9 +151,7 @@ fn jpeg_of(frame: &FrameMessage) -> Result<std::borrow::Cow<'_, [u8]>, StageErro
     if h.encoding == ImageEncoding::Jpeg {
         return Ok(std::borrow::Cow::Borrowed(&frame.image));
     }
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode(&frame.image, h.width, h.height, image::ExtendedColorType::Rgb8)
+    let jpeg = canvass_ingest::encode_jpeg(&frame.image, h.width, h.height, 90)
         .map_err(|e| StageError::Frame(format!("frame {} of {}: {e}", h.sequence, h.source_id)))?;
-    Ok(std::borrow::Cow::Owned(out))
+    Ok(std::borrow::Cow::Owned(jpeg))
 }

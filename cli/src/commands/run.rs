@@ -192,10 +192,9 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     .collect();
     finished.sort_by_key(|(i, _)| *i);
     let failures = finished.iter().filter(|(_, f)| f.failed).count();
-    let outcomes: Vec<InputOutcome> = finished.iter_mut().filter_map(|(_, f)| f.outcome.take()).collect();
-    let rows: Vec<IngestReport> = outcomes.iter().filter_map(|o| o.report.clone()).collect();
+    let outcomes: Vec<InputOutcome> = finished.into_iter().filter_map(|(_, f)| f.outcome).collect();
     let summary = stage.finish()?;
-    print_summary(&rows, &summary, &file.object_base());
+    print_summary(&outcomes, &summary, &file.object_base());
     if let Some(path) = &args.summary {
         let json = run_summary(&outcomes, &summary, started.elapsed());
         std::fs::write(path, serde_json::to_vec_pretty(&json)?)
@@ -387,7 +386,8 @@ fn run_summary(
 }
 
 /// `base`: where thumbnail keys resolve (`s3://bucket/prefix`), or empty for the key alone.
-fn print_summary(rows: &[IngestReport], summary: &DetectionSummary, base: &str) {
+fn print_summary(outcomes: &[InputOutcome], summary: &DetectionSummary, base: &str) {
+    let rows: Vec<&IngestReport> = outcomes.iter().filter_map(|o| o.report.as_ref()).collect();
     if !rows.is_empty() {
         println!(
             "{:<36} {:<20} {:<6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  clock",
