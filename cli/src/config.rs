@@ -100,6 +100,23 @@ pub struct FileConfig {
     /// The distributed workers' own settings.
     #[serde(default)]
     pub worker: WorkerSection,
+    /// Alert rules (`[[alerts]]`): a query, the agency, a webhook and its secret.
+    #[serde(default)]
+    pub alerts: Vec<canvass_alerts::AlertRule>,
+    /// How webhooks are tried.
+    #[serde(default)]
+    pub alerting: AlertingSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingSection {
+    /// Tries per alert before it is dead-lettered. [default: 5]
+    pub attempts: Option<u32>,
+    /// Wait before the second try, doubled before each next one (seconds). [default: 1]
+    pub first_retry_s: Option<f64>,
+    /// Longest one webhook request may take (seconds). [default: 5]
+    pub timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +194,25 @@ impl FileConfig {
             canvass_governance::AccessConfig { agencies: self.agencies.clone(), users: self.users.clone() };
         access.validate().map_err(|e| anyhow::anyhow!("invalid access configuration: {e}"))?;
         Ok(access)
+    }
+
+    /// The alert rules, checked against the agencies; an unusable rule stops the command.
+    pub fn alert_rules(&self) -> anyhow::Result<Vec<canvass_alerts::CompiledRule>> {
+        self.alerts.iter().map(|rule| rule.compile(&self.agencies).map_err(anyhow::Error::from)).collect()
+    }
+
+    pub fn alert_retry(&self) -> anyhow::Result<canvass_alerts::RetryPolicy> {
+        let defaults = canvass_alerts::RetryPolicy::default();
+        let seconds = |value: Option<f64>, default: std::time::Duration, what: &str| match value {
+            None => Ok(default),
+            Some(s) => std::time::Duration::try_from_secs_f64(s)
+                .map_err(|_| anyhow::anyhow!("[alerting] {what}: {s} is not a number of seconds")),
+        };
+        Ok(canvass_alerts::RetryPolicy {
+            attempts: self.alerting.attempts.unwrap_or(defaults.attempts).max(1),
+            first_delay: seconds(self.alerting.first_retry_s, defaults.first_delay, "first_retry_s")?,
+            timeout: seconds(self.alerting.timeout_s, defaults.timeout, "timeout_s")?,
+        })
     }
 
     /// The audit key: `CANVASS_AUDIT_KEY`, else `audit_key_file` (or `CANVASS_AUDIT_KEY_FILE`),

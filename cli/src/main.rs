@@ -1,5 +1,6 @@
 //! `canvass`: one binary, one subcommand per job.
 
+mod alerting;
 mod case_arg;
 mod commands;
 mod config;

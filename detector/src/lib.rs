@@ -26,7 +26,7 @@ pub use face_filter::is_face_class;
 pub use manifest::{ClassMap, Manifest, ManifestError};
 pub use model::Model;
 pub use motion::MotionConfig;
-pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig};
+pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig, TrackNotice};
 pub use state::StreamState;
 
 #[derive(Debug, thiserror::Error)]

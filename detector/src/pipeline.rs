@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use canvass_schemas::{
     Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
-    FrameMessage, ImageEncoding,
+    FrameMessage, ImageEncoding, TrackPhase,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
@@ -48,6 +48,16 @@ pub struct BatchOutcome {
     /// Each frame tracked, by its input, and whether the models ran on it (false: a still
     /// scene, the last detections stood for it).
     pub inferred: Vec<(String, bool)>,
+    /// Tracks confirmed (`opened`) or still in view (`updated`, rate-limited) in this batch,
+    /// as the events they are so far; their `closed` counterparts are in `events`.
+    pub notices: Vec<TrackNotice>,
+}
+
+/// An open track's event so far, announced before the track closes.
+#[derive(Debug, Clone)]
+pub struct TrackNotice {
+    pub phase: TrackPhase,
+    pub detected: DetectedEvent,
 }
 
 /// A closed event and the JPEG thumbnail of its best frame. `event.thumbnail_key` is empty: the
@@ -56,6 +66,8 @@ pub struct BatchOutcome {
 pub struct DetectedEvent {
     pub event: DetectionEvent,
     pub thumbnail: Vec<u8>,
+    /// Wall-clock time of the frame that confirmed the track (where alert latency starts).
+    pub confirmed_at: chrono::DateTime<chrono::Utc>,
 }
 
 struct Stream {
@@ -199,6 +211,14 @@ impl Detector {
                 for index in update.improved {
                     let crop = thumbnail_crop(image, tracker.open_tracks()[index].best.bbox);
                     tracker.set_best_crop(index, crop);
+                }
+                let announced = update.opened.iter().map(|i| (TrackPhase::Opened, *i));
+                for (phase, index) in
+                    announced.chain(update.updated.iter().map(|i| (TrackPhase::Updated, *i)))
+                {
+                    let track = &tracker.open_tracks()[index];
+                    let detected = to_event(track, &h.source_id, &h.input, model, stream.frame_size);
+                    outcome.notices.push(TrackNotice { phase, detected });
                 }
             }
         }
@@ -361,7 +381,7 @@ fn to_event(
         source_id,
         input,
         &model.reference.sha256,
-        class,
+        track.confirmed.as_ref().map_or(class, |c| c.class),
         track.first.sequence,
         track.ordinal,
     );
@@ -405,5 +425,6 @@ fn to_event(
         evidence_sha256: None,
     };
     let thumbnail = track.best_crop.as_ref().map(encode_thumbnail).unwrap_or_default();
-    DetectedEvent { event, thumbnail }
+    let confirmed_at = track.confirmed.as_ref().map_or(track.last.wall_time, |c| c.wall_time);
+    DetectedEvent { event, thumbnail, confirmed_at }
 }

@@ -23,6 +23,9 @@ pub struct TrackerConfig {
     /// confidence (0.6-0.65) it gives a real pistol, which it keeps seeing for seconds.
     pub min_frames_vehicle: u32,
     pub min_frames_weapon: u32,
+    /// A confirmed track still in view is announced again (`updated`) at most this often, in
+    /// media time: enough for a dispatcher to know it is still there, not a message per frame.
+    pub update_interval_us: i64,
 }
 
 impl Default for TrackerConfig {
@@ -33,6 +36,7 @@ impl Default for TrackerConfig {
             max_centre_distance: 1.0,
             min_frames_vehicle: 1,
             min_frames_weapon: 3,
+            update_interval_us: 10_000_000,
         }
     }
 }
@@ -68,6 +72,22 @@ pub struct Track {
     #[serde(with = "crate::state::lossless_image")]
     pub best_crop: Option<image::RgbImage>,
     class_votes: HashMap<ObjectClass, f32>,
+    /// Set when the track reaches its confirmation rule (`min_frames_*`): from then on it is
+    /// an event, announced at once (`opened`) long before it closes.
+    #[serde(default)]
+    pub confirmed: Option<Confirmation>,
+}
+
+/// When and as what a track was confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The class at confirmation names the event id, so `opened`, `updated` and `closed` carry
+    /// the same id even when later frames change the majority class.
+    pub class: ObjectClass,
+    /// Wall-clock time of the frame that confirmed it (where alert latency is measured from).
+    pub wall_time: DateTime<Utc>,
+    /// Media time of the last announcement (`opened` or `updated`).
+    pub announced_us: i64,
 }
 
 impl Track {
@@ -82,6 +102,7 @@ impl Track {
             score_sum: 0.0,
             best_crop: None,
             class_votes: HashMap::new(),
+            confirmed: None,
         };
         track.add(obs);
         track
@@ -165,6 +186,11 @@ pub struct FrameUpdate {
     pub closed: Vec<Track>,
     /// Indices into the open tracks whose best frame is this one (their thumbnail crop changes).
     pub improved: Vec<usize>,
+    /// Indices into the open tracks confirmed by this frame.
+    pub opened: Vec<usize>,
+    /// Indices into the open confirmed tracks seen in this frame and last announced at least
+    /// `update_interval_us` ago.
+    pub updated: Vec<usize>,
 }
 
 fn min_frames(config: &TrackerConfig, class: ObjectClass) -> u32 {
@@ -172,6 +198,11 @@ fn min_frames(config: &TrackerConfig, class: ObjectClass) -> u32 {
         Category::Vehicle => config.min_frames_vehicle,
         Category::Weapon => config.min_frames_weapon,
     }
+}
+
+/// Whether a track is an event: confirmed (or, restored from an older checkpoint, long enough).
+fn is_event(track: &Track, config: &TrackerConfig) -> bool {
+    track.confirmed.is_some() || track.frames >= min_frames(config, track.class())
 }
 
 impl Tracker {
@@ -223,13 +254,33 @@ impl Tracker {
             .filter(|(_, t)| t.best.sequence == sequence)
             .map(|(i, _)| i)
             .collect();
-        let closed = expired.into_iter().filter(|t| t.frames >= min_frames(config, t.class())).collect();
-        FrameUpdate { closed, improved }
+        let (mut opened, mut updated) = (Vec::new(), Vec::new());
+        for (i, track) in self.open.iter_mut().enumerate() {
+            let seen_now = track.last.sequence == sequence;
+            let long_enough = track.frames >= min_frames(config, track.class());
+            match &mut track.confirmed {
+                None if long_enough => {
+                    track.confirmed = Some(Confirmation {
+                        class: track.class(),
+                        wall_time: track.last.wall_time,
+                        announced_us: media_time_us,
+                    });
+                    opened.push(i);
+                }
+                Some(c) if seen_now && media_time_us - c.announced_us >= config.update_interval_us => {
+                    c.announced_us = media_time_us;
+                    updated.push(i);
+                }
+                _ => {}
+            }
+        }
+        let closed = expired.into_iter().filter(|t| is_event(t, config)).collect();
+        FrameUpdate { closed, improved, opened, updated }
     }
 
     /// Closes every open track (end of input).
     pub fn finish(&mut self, config: &TrackerConfig) -> Vec<Track> {
-        self.open.drain(..).filter(|t| t.frames >= min_frames(config, t.class())).collect()
+        self.open.drain(..).filter(|t| is_event(t, config)).collect()
     }
 }
 

@@ -1,19 +1,21 @@
 //! The detector stage of the embedded pipeline (`canvass run`): frames off the in-process
 //! bounded channel on their own thread (raw RGB: nothing is JPEG-encoded on the way), every
-//! frame that moved through every model, events written as their tracks close. A frame that
-//! cannot be read is reported and skipped.
+//! frame that moved through every model, events written as their tracks close, and each
+//! track's events through the alert rules as they happen. A frame that cannot be read is
+//! reported and skipped.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use canvass_detector::{DetectedEvent, Detector};
 use canvass_ingest::IngestConfig;
-use canvass_schemas::{DetectionEvent, FrameMessage, ImageEncoding};
+use canvass_schemas::{DetectionEvent, FrameMessage, ImageEncoding, TrackPhase};
 use canvass_transport::FrameSource;
 use canvass_transport::channel::{ChannelSink, channel};
 
 use crate::StageError;
+use crate::alerting::Alerting;
 use crate::event_writer::EventWriter;
 
 /// Frames in flight between ingest and detection; bounds memory and applies back-pressure.
@@ -52,18 +54,21 @@ pub struct DetectStage {
 }
 
 impl DetectStage {
-    /// Starts the stage. `dump_dir` also keeps every frame as a JPEG; `on_error` hears of each
-    /// frame that could not be processed (the run goes on).
+    /// Starts the stage. `dump_dir` also keeps every frame as a JPEG; `alerting` hears of
+    /// every track as it opens, goes on and closes; `on_error` hears of each frame that could
+    /// not be processed (the run goes on).
     pub fn start(
         detector: Detector,
         events: EventWriter,
         dump_dir: Option<PathBuf>,
+        alerting: Option<Alerting>,
         on_error: impl Fn(&str) + Send + 'static,
     ) -> Result<Self, StageError> {
         let (sink, source) = channel(CHANNEL_CAPACITY);
+        let stage = Stage { detector, events, dump_dir, alerting };
         let thread = std::thread::Builder::new()
             .name("detect".into())
-            .spawn(move || detect_frames(source, detector, events, dump_dir.as_deref(), &on_error))
+            .spawn(move || detect_frames(source, stage, &on_error))
             .map_err(StageError::io("the detector thread"))?;
         Ok(DetectStage { sink, thread })
     }
@@ -75,19 +80,38 @@ impl DetectStage {
     }
 }
 
+/// What the stage's thread owns.
+struct Stage {
+    detector: Detector,
+    events: EventWriter,
+    dump_dir: Option<PathBuf>,
+    alerting: Option<Alerting>,
+}
+
+impl Stage {
+    /// Closed tracks: to the lake, then (with their thumbnail key) through the alert rules.
+    fn record(&mut self, closed: Vec<DetectedEvent>, summary: &mut DetectionSummary) {
+        for mut detected in closed {
+            let thumbnail = std::mem::take(&mut detected.thumbnail);
+            let confirmed_at = detected.confirmed_at;
+            let event = self.events.add((), detected).clone();
+            if let Some(alerting) = &mut self.alerting {
+                alerting.track(
+                    TrackPhase::Closed,
+                    &DetectedEvent { event: event.clone(), thumbnail, confirmed_at },
+                );
+            }
+            summary.events.push(event);
+        }
+    }
+}
+
 fn detect_frames(
     mut source: impl FrameSource,
-    mut detector: Detector,
-    mut events: EventWriter,
-    dump_dir: Option<&Path>,
+    mut stage: Stage,
     on_error: &dyn Fn(&str),
 ) -> Result<DetectionSummary, StageError> {
     let mut summary = DetectionSummary::default();
-    let record = |closed: Vec<DetectedEvent>, events: &mut EventWriter, summary: &mut DetectionSummary| {
-        for detected in closed {
-            summary.events.push(events.add((), detected).clone());
-        }
-    };
     loop {
         // Block for one frame, then take whatever else has queued up behind it.
         let mut batch = Vec::new();
@@ -112,7 +136,7 @@ fn detect_frames(
         }
         for frame in &batch {
             let h = &frame.header;
-            if let Some(dir) = dump_dir {
+            if let Some(dir) = &stage.dump_dir {
                 let folder = dir.join(&h.source_id);
                 std::fs::create_dir_all(&folder).map_err(StageError::io(&folder))?;
                 let path = folder.join(format!("{:06}_{:011}us.jpg", h.sequence, h.media_time_us));
@@ -121,7 +145,7 @@ fn detect_frames(
             summary.frames += 1;
             summary.bytes += frame.image.len() as u64;
         }
-        match detector.process_batch(&batch) {
+        match stage.detector.process_batch(&batch) {
             Ok(outcome) => {
                 for (input, moved) in outcome.inferred {
                     let counts = summary.inferred.entry(input).or_default();
@@ -131,17 +155,23 @@ fn detect_frames(
                     on_error(&error.to_string());
                     summary.bad_frames += 1;
                 }
-                record(outcome.events, &mut events, &mut summary);
+                if let Some(alerting) = &mut stage.alerting {
+                    for notice in &outcome.notices {
+                        alerting.track(notice.phase, &notice.detected);
+                    }
+                }
+                stage.record(outcome.events, &mut summary);
             }
             Err(e) => {
                 on_error(&e.to_string());
                 summary.bad_frames += batch.len() as u64;
             }
         }
-        events.tick()?;
+        stage.events.tick()?;
     }
-    record(detector.finish(), &mut events, &mut summary);
-    events.write_segment()?;
+    let closed = stage.detector.finish();
+    stage.record(closed, &mut summary);
+    stage.events.write_segment()?;
     Ok(summary)
 }
 

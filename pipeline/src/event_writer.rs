@@ -67,7 +67,7 @@ impl<T: Copy + Eq + Hash> EventWriter<T> {
     /// Takes a closed event and its thumbnail, naming the thumbnail's key; returns the event
     /// as it will be stored.
     pub fn add(&mut self, tag: T, detected: DetectedEvent) -> &DetectionEvent {
-        let DetectedEvent { mut event, thumbnail } = detected;
+        let DetectedEvent { mut event, thumbnail, .. } = detected;
         // Stored evidence read by a job is named for its case and hash (`jobs::input_name`).
         if let Some(evidence) = crate::jobs::evidence_of(&event.input) {
             event.case = Some(evidence.case);
@@ -166,7 +166,7 @@ mod tests {
         let start = chrono::Utc::now();
         let mut event = canvass_store::testing::event("cam", start, n);
         event.thumbnail_key = String::new();
-        DetectedEvent { event, thumbnail: vec![0xff, 0xd8] }
+        DetectedEvent { confirmed_at: event.wall_start, event, thumbnail: vec![0xff, 0xd8] }
     }
 
     fn writer(dir: &std::path::Path, max_age: Duration) -> EventWriter {

@@ -84,7 +84,7 @@ fn run_one(
     };
     let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
     let job_id = job.id.clone();
-    let mut stage = DetectStage::start(detector, events, None, move |e| {
+    let mut stage = DetectStage::start(detector, events, None, None, move |e| {
         tracing::error!(job = %job_id, "frame: {e}");
     })?;
     let config = crate::embedded::in_process(config);

@@ -4,6 +4,7 @@
 //! - [`inputs`]: one input through ingest, behind its camera owner's policy, and the ingest
 //!   log that batch reprocessing reads.
 //! - [`embedded`]: the in-process detector stage: frames off a bounded channel, events out.
+//! - [`alerting`]: alert rules applied to each track as it opens, goes on and closes.
 //! - [`event_writer`]: where closed events go in both modes: thumbnails, then Parquet
 //!   segments closed by size or age, every write retried while the failure can clear up.
 //! - [`jobs`]: ingest jobs of stored evidence, read from the store, resumable by another worker;
@@ -12,6 +13,7 @@
 //! - [`detect_worker`] and [`checkpoint`] (feature `kafka`): the distributed detector, which
 //!   checkpoints each frames-topic partition with the data so another worker resumes it.
 
+pub mod alerting;
 #[cfg(feature = "kafka")]
 pub mod checkpoint;
 #[cfg(feature = "kafka")]

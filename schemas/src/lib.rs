@@ -4,10 +4,12 @@
 //! `json_schema_files_match_the_types` fails when a type changes without its file.
 //! Regenerate with `cargo run -p canvass-schemas --bin canvass-write-schemas`.
 
+pub mod alert;
 pub mod event;
 pub mod frame;
 pub mod source;
 
+pub use alert::*;
 pub use event::*;
 pub use frame::*;
 pub use source::{normalise_stream_url, sanitize_source_id, strip_credentials};
@@ -25,9 +27,11 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
 pub fn json_schemas() -> Vec<(String, serde_json::Value)> {
     let frame = schemars::schema_for!(FrameHeader);
     let event = schemars::schema_for!(DetectionEvent);
+    let alert = schemars::schema_for!(Alert);
     vec![
         (format!("frame_header.v{FRAME_SCHEMA_VERSION}.json"), frame.to_value()),
         (format!("detection_event.v{EVENT_SCHEMA_VERSION}.json"), event.to_value()),
+        (format!("alert.v{ALERT_SCHEMA_VERSION}.json"), alert.to_value()),
     ]
 }
 

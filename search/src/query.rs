@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use canvass_schemas::{Colour, ObjectClass};
+use canvass_schemas::{Colour, DetectionEvent, ObjectClass};
 use canvass_store::Pruning;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -26,6 +26,19 @@ pub struct Query {
 }
 
 impl Query {
+    /// Whether one event answers the query, as a search over the lake would decide it: what
+    /// alert rules apply to events as they happen.
+    pub fn matches(&self, event: &DetectionEvent) -> bool {
+        let colour = event.attributes.colour.as_ref().map(|c| c.value);
+        (self.classes.is_empty() || self.classes.contains(&event.class))
+            && (self.colours.is_empty() || colour.is_some_and(|c| self.colours.contains(&c)))
+            && (self.sources.is_empty() || self.sources.contains(&event.source_id))
+            && (self.cases.is_empty() || event.case.as_ref().is_some_and(|c| self.cases.contains(c)))
+            && self.min_confidence.is_none_or(|min| event.confidence >= min)
+            && self.after.is_none_or(|after| event.wall_end >= after)
+            && self.before.is_none_or(|before| event.wall_start <= before)
+    }
+
     pub fn pruning(&self) -> Pruning {
         Pruning {
             sources: self.sources.clone(),

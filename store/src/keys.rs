@@ -51,6 +51,8 @@ pub const EVIDENCE: &str = "evidence/v1/";
 pub const UPLOADS: &str = "uploads/v1/";
 pub const JOBS: &str = "jobs/v1/";
 pub const EXPORTS: &str = "exports/v1/";
+/// Alerts a webhook never accepted, one object each (`canvass_alerts::DeadLetter`).
+pub const DEAD_ALERTS: &str = "alerts/v1/dead/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
@@ -163,6 +165,11 @@ pub fn upload(id: &str) -> String {
 /// Ingest job `id` (32 hex digits, checked by the caller).
 pub fn job(id: &str) -> String {
     format!("{JOBS}{id}.json")
+}
+
+/// The dead letter of alert `id` (32 hex digits, made by the alert engine).
+pub fn dead_alert(id: &str) -> String {
+    format!("{DEAD_ALERTS}{id}.json")
 }
 
 /// Export `id` (32 hex digits, checked by the caller).

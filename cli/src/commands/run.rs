@@ -41,6 +41,9 @@ pub struct RunArgs {
     /// inferred and still, events, seconds) and the totals.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Raise no alerts, even where `[[alerts]]` rules are configured (never with --reprocess).
+    #[arg(long)]
+    no_alerts: bool,
     /// Also write every sampled frame as a JPEG file under this folder.
     #[arg(long, value_name = "DIR")]
     dump_frames: Option<PathBuf>,
@@ -146,7 +149,14 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
     }
     let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
-    let stage = DetectStage::start(detector, events, args.dump_frames.clone(), |e| eprintln!("error: {e}"))?;
+    // Reprocessing revisits old evidence: alerts are about what happens now.
+    let (alerting, alerts) = match args.reprocess || args.no_alerts {
+        true => (None, None),
+        false => crate::alerting::embedded(file, &store)?.unzip(),
+    };
+    let stage = DetectStage::start(detector, events, args.dump_frames.clone(), alerting, |e| {
+        eprintln!("error: {e}")
+    })?;
 
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
     let custody = Custody {
@@ -195,6 +205,9 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let outcomes: Vec<InputOutcome> = finished.into_iter().filter_map(|(_, f)| f.outcome).collect();
     let summary = stage.finish()?;
     print_summary(&outcomes, &summary, &file.object_base());
+    if let Some(alerts) = alerts {
+        eprintln!("alerts: {} tracks matched an alert rule", alerts.finish());
+    }
     if let Some(path) = &args.summary {
         let json = run_summary(&outcomes, &summary, started.elapsed());
         std::fs::write(path, serde_json::to_vec_pretty(&json)?)

@@ -81,3 +81,29 @@ fn improved_lists_tracks_whose_best_frame_is_the_current_one() {
     let update = step(&mut tracker, vec![obs(ObjectClass::Car, 0.9, 2.0, 2)], 2);
     assert_eq!(update.improved, vec![0]);
 }
+
+#[test]
+fn a_track_is_opened_when_confirmed_updated_at_most_every_interval_and_closed_once() {
+    let config = TrackerConfig { update_interval_us: 2_000_000, ..TrackerConfig::default() };
+    let mut tracker = Tracker::default();
+    let mut opened_at = Vec::new();
+    let mut updated_at = Vec::new();
+    // A pistol in view for 5 s at 2 fps (frames 0..10), then gone.
+    for seq in 0..16u64 {
+        let frame = if seq < 10 { vec![obs(ObjectClass::Handgun, 0.7, seq as f32, seq)] } else { vec![] };
+        let update = tracker.update(frame, seq, seq as i64 * 500_000, &config);
+        if !update.opened.is_empty() {
+            opened_at.push(seq);
+        }
+        if !update.updated.is_empty() {
+            updated_at.push(seq);
+        }
+        if seq == 14 {
+            assert_eq!(update.closed.len(), 1, "closed once the gap has passed");
+            let confirmed = update.closed[0].confirmed.as_ref().expect("closed tracks were confirmed");
+            assert_eq!(confirmed.class, ObjectClass::Handgun);
+        }
+    }
+    assert_eq!(opened_at, [2], "a weapon is confirmed by its third frame, announced at once");
+    assert_eq!(updated_at, [6], "then every 2 s of media time while it is seen (frames 6; 10 is empty)");
+}
