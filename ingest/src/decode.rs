@@ -42,6 +42,8 @@ pub(crate) struct RunState {
     frames_sampled: u64,
     corrupt_packets: u64,
     pub(crate) reconnects: u32,
+    /// Media time lost to reconnects: the stream ran on while nothing was received.
+    missed_us: i64,
     codec: String,
     width: u32,
     height: u32,
@@ -68,6 +70,7 @@ impl RunState {
             frames_sampled: 0,
             corrupt_packets: 0,
             reconnects: 0,
+            missed_us: 0,
             codec: String::new(),
             width: 0,
             height: 0,
@@ -96,6 +99,7 @@ impl RunState {
             media_end_us: self.last_media_us.unwrap_or(0),
             wall_clock: self.wall_clock.unwrap_or(WallClock::resolve(None, None, Utc::now())),
             reconnects: self.reconnects,
+            missed_us: self.missed_us,
             interrupted,
             elapsed: started.elapsed(),
         }
@@ -183,6 +187,9 @@ pub(crate) fn run_session(
         // Reconnected: carry on from the time that really passed, never backwards.
         let elapsed = now.duration_since(first_open).as_micros() as i64;
         state.session_offset_us = elapsed.max(last + state.frame_interval_us);
+        let missed = state.session_offset_us - (last + state.frame_interval_us);
+        state.missed_us += missed;
+        tracing::warn!(input = %state.input, missed_s = missed as f64 / 1e6, "reconnected: the stream went on without us for this long");
     }
     if state.wall_clock.is_none() {
         let container_tag = ctx.metadata().get("creation_time").map(str::to_string);

@@ -33,6 +33,9 @@ pub enum IngestError {
     Truncated { decoded_until_s: f64, declared_s: f64, frames_sampled: u64 },
     #[error("read failed at {at_s:.1} s: {reason} ({frames_sampled} frames delivered before it)")]
     Read { at_s: f64, reason: String, frames_sampled: u64 },
+    /// The stream's server turned the credentials down: trying again cannot help.
+    #[error("the camera refused access ({reason}): check the user and password in the URL")]
+    AccessDenied { reason: String },
     #[error("gave up after {attempts} connection attempts: {last_error}")]
     GaveUp { attempts: u32, last_error: String },
     #[error("frame sink failed: {0}")]

@@ -20,6 +20,8 @@ mod probe;
 mod reconnect;
 mod sampler;
 mod still;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 use std::sync::Once;
@@ -124,6 +126,8 @@ pub struct IngestReport {
     pub media_end_us: i64,
     pub wall_clock: WallClock,
     pub reconnects: u32,
+    /// Media time lost to reconnects (a live stream runs on while it is down).
+    pub missed_us: i64,
     /// Stopped by the stop flag rather than by the end of the input.
     pub interrupted: bool,
     pub elapsed: Duration,
@@ -159,8 +163,9 @@ pub(crate) fn open_input(spec: &InputSpec, config: Option<&IngestConfig>) -> Res
     spec.preflight()?;
     let mut options = Dictionary::new();
     let stop = config.map(|c| c.stop.clone()).unwrap_or_default();
+    let io_timeout = config.map_or(Duration::from_secs(10), |c| c.io_timeout);
     if let InputSpec::Url { scheme, .. } = spec {
-        let timeout_us = config.map_or(10_000_000, |c| c.io_timeout.as_micros()).to_string();
+        let timeout_us = io_timeout.as_micros().to_string();
         options.set("rw_timeout", &timeout_us);
         if scheme.starts_with("rtsp") {
             // TCP interleaving survives NAT and lossy links that drop RTP over UDP.
@@ -168,12 +173,27 @@ pub(crate) fn open_input(spec: &InputSpec, config: Option<&IngestConfig>) -> Res
             options.set("timeout", &timeout_us);
         }
     }
+    let started = Instant::now();
     ffmpeg_next::format::input_with_interrupt_and_dictionary(
         spec.ffmpeg_target(),
         move || stop.load(Ordering::Relaxed),
         options,
     )
-    .map_err(|e| IngestError::Open { reason: diagnose::explain_open_failure(spec.path(), &e) })
+    .map_err(|e| match e {
+        ffmpeg_next::Error::HttpUnauthorized | ffmpeg_next::Error::HttpForbidden => {
+            IngestError::AccessDenied { reason: e.to_string() }
+        }
+        // A server that accepts and then says nothing ends in FFmpeg's generic "invalid data"
+        // once the socket timeout passes: say what happened instead.
+        _ if spec.path().is_none() && started.elapsed() >= io_timeout.mul_f64(0.9) => IngestError::Open {
+            reason: format!(
+                "no answer within {} s ({})",
+                io_timeout.as_secs_f64(),
+                e.to_string().to_lowercase()
+            ),
+        },
+        _ => IngestError::Open { reason: diagnose::explain_open_failure(spec.path(), &e) },
+    })
 }
 
 /// Ingests one input into `sink`. For files this returns at the end of the file; for live
@@ -218,6 +238,7 @@ pub fn ingest(
                 }
             }
             Err(e) if !is_url => return Err(e),
+            Err(e @ IngestError::AccessDenied { .. }) => return Err(e),
             Err(e) => e.to_string(),
         };
         failed_attempts += 1;
