@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use canvass_alerts::{AlertEngine, Notifier};
+use canvass_alerts::{AlertEngine, CompiledRule, Notifier};
 use canvass_governance::AuditLog;
 use canvass_pipeline::alerting::Alerting;
 use canvass_store::Store;
@@ -22,8 +22,7 @@ pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Aler
     if rules.is_empty() {
         return Ok(None);
     }
-    let audit = Arc::new(AuditLog::new(store.clone(), file.audit_key()?));
-    let notifier = Arc::new(Notifier::start(&rules, store, &audit, &file.alert_retry()?));
+    let notifier = Arc::new(notifier(file, store, &rules)?);
     let raised = Arc::new(AtomicU64::new(0));
     let (bus, count) = (notifier.clone(), raised.clone());
     let alerting = Alerting::new(AlertEngine::new(rules), move |alert| {
@@ -34,6 +33,12 @@ pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Aler
         bus.deliver(alert);
     });
     Ok(Some((alerting, EmbeddedAlerts { notifier, raised })))
+}
+
+/// Delivery of `rules`' alerts: their webhooks, the page's feed, the audit log in `store`.
+pub fn notifier(file: &FileConfig, store: &Store, rules: &[CompiledRule]) -> anyhow::Result<Notifier> {
+    let audit = Arc::new(AuditLog::new(store.clone(), file.audit_key()?));
+    Ok(Notifier::start(rules, store, &audit, &file.alert_retry()?))
 }
 
 impl EmbeddedAlerts {

@@ -106,6 +106,10 @@ pub struct FileConfig {
     /// How webhooks are tried.
     #[serde(default)]
     pub alerting: AlertingSection,
+    /// Live cameras (`[[cameras]]`: source_id, url) that `canvass serve` runs for as long as
+    /// their owners allow.
+    #[serde(default)]
+    pub cameras: Vec<canvass_pipeline::live::LiveCamera>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -326,6 +326,7 @@ impl Session<'_> {
                 frames_sampled: state.frames_sampled,
                 media_time_us,
                 duration_us: state.declared_duration_us,
+                reconnects: state.reconnects,
             });
         }
         Ok(())

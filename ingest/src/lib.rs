@@ -107,6 +107,8 @@ pub struct Progress {
     pub media_time_us: i64,
     /// Declared duration of the input, when it has one.
     pub duration_us: Option<i64>,
+    /// Reconnects of a stream so far.
+    pub reconnects: u32,
 }
 
 /// What ingest of one input did.

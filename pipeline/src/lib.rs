@@ -5,6 +5,7 @@
 //!   log that batch reprocessing reads.
 //! - [`embedded`]: the in-process detector stage: frames off a bounded channel, events out.
 //! - [`alerting`]: alert rules applied to each track as it opens, goes on and closes.
+//! - [`live`]: configured live cameras, each run for as long as its owner allows, with health.
 //! - [`event_writer`]: where closed events go in both modes: thumbnails, then Parquet
 //!   segments closed by size or age, every write retried while the failure can clear up.
 //! - [`jobs`]: ingest jobs of stored evidence, read from the store, resumable by another worker;
@@ -23,6 +24,7 @@ pub mod event_writer;
 pub mod inputs;
 pub mod job_runner;
 pub mod jobs;
+pub mod live;
 pub mod metrics;
 
 use std::path::PathBuf;

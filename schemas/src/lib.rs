@@ -7,11 +7,13 @@
 pub mod alert;
 pub mod event;
 pub mod frame;
+pub mod live;
 pub mod source;
 
 pub use alert::*;
 pub use event::*;
 pub use frame::*;
+pub use live::{CameraHealth, LiveState};
 pub use source::{normalise_stream_url, sanitize_source_id, strip_credentials};
 
 /// The name an enum value has on the wire (`vehicle`, `long_gun`, `grey`), for tables, Parquet

@@ -51,6 +51,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::cameras::get,
         routes::cameras::update,
         routes::cameras::remove,
+        routes::cameras::condition,
+        routes::alerts::stream,
+        routes::alerts::dead,
+        routes::alerts::live,
         routes::holds::place,
         routes::holds::list,
         routes::holds::lift,
@@ -89,7 +93,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::exports::CreateExport,
         canvass_custody::exports::ExportRecord,
         canvass_custody::exports::ExportState,
-        routes::me::Me
+        routes::me::Me,
+        routes::cameras::LiveCondition
     ))
 )]
 pub struct ApiDoc;
@@ -97,7 +102,7 @@ pub struct ApiDoc;
 pub fn router(service: Arc<Service>) -> Router {
     use axum::routing::{any, head, post};
     use routes::{
-        audit, cameras, cases, clips, events, exports, holds, jobs, me, requests, timeline, uploads,
+        alerts, audit, cameras, cases, clips, events, exports, holds, jobs, me, requests, timeline, uploads,
     };
     let timeout = Duration::from_secs(service.settings.request_timeout_s.max(1));
     let web_dir = service.settings.web_dir.clone();
@@ -112,6 +117,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/export", get(events::export))
         .route("/v1/cameras", get(cameras::list).post(cameras::register))
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
+        .route("/v1/cameras/{id}/condition", post(cameras::condition))
+        .route("/v1/alerts/dead", get(alerts::dead))
+        .route("/v1/live", get(alerts::live))
         .route("/v1/holds", get(holds::list).post(holds::place))
         .route("/v1/holds/{id}/lift", post(holds::lift))
         .route("/v1/audit", get(audit::read))
@@ -133,6 +141,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout));
     // Uploads stream bodies of any size for as long as bytes keep coming (an idle timeout in
     // the handler), so neither the body limit nor the request timeout applies to them.
+    // The alert stream stays open for as long as the page does.
+    let stream_routes = Router::new().route("/v1/alerts/stream", get(alerts::stream));
     let upload_routes = Router::new()
         .route("/v1/uploads", post(uploads::create).options(uploads::options))
         .route(
@@ -142,6 +152,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .layer(DefaultBodyLimit::disable());
     let api = timed
         .merge(upload_routes)
+        .merge(stream_routes)
         // Refusals are part of the record: whoever was refused what, and why.
         .layer(axum::middleware::from_fn_with_state(service.clone(), audit_refusals))
         // Event data, tokens' answers and the audit log stay out of browser and proxy caches.

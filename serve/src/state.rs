@@ -99,6 +99,11 @@ impl Default for ServeSettings {
     }
 }
 
+/// Live cameras' health, from whoever runs them.
+pub trait LiveStatus: Send + Sync {
+    fn cameras(&self) -> Vec<canvass_schemas::CameraHealth>;
+}
+
 pub struct Service {
     pub lake: EventLake<Store>,
     pub audit: AuditLog<Store>,
@@ -118,6 +123,10 @@ pub struct Service {
     /// Uploads a request of this process is writing.
     pub writing: Mutex<HashSet<String>>,
     pub exports: canvass_custody::exports::ExportBook,
+    /// Alerts as they are raised, for the page's stream; `None` without alert rules.
+    pub alert_feed: Option<canvass_alerts::AlertFeed>,
+    /// The live cameras this process runs, for their health.
+    pub live: Option<Arc<dyn LiveStatus>>,
     /// Clips cut lately, for the range requests of the player that asked.
     pub clips: crate::routes::clips::ClipCache,
     /// Signs export packages; without it the service makes none.
@@ -151,6 +160,8 @@ impl Service {
             writing: Mutex::new(HashSet::new()),
             clips: Default::default(),
             exports: canvass_custody::exports::ExportBook::new(store.clone()),
+            alert_feed: None,
+            live: None,
             signing_key: None,
             disclosures: DisclosureBudget::new(
                 store,

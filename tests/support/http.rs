@@ -195,3 +195,40 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// Listens to a Server-Sent Events stream (`GET path` with a bearer token) on its own
+/// thread; each `event: alert` is kept with when it arrived. The head's status is the first
+/// entry's `status` (an `http` event).
+pub fn listen_sse(
+    port: u16,
+    path: &str,
+    token: &str,
+) -> std::sync::Arc<std::sync::Mutex<Vec<(Instant, serde_json::Value)>>> {
+    use std::io::BufRead;
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = heard.clone();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // HTTP/1.0: the body comes unchunked, until the server closes.
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: canvass\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stream).lines();
+        let status = lines.next().and_then(Result::ok).unwrap_or_default();
+        let code: u64 = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        log.lock().unwrap().push((Instant::now(), serde_json::json!({ "http": code })));
+        let mut event = String::new();
+        for line in lines.map_while(Result::ok) {
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_string();
+            } else if let Some(data) = line.strip_prefix("data:")
+                && event == "alert"
+            {
+                let alert: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+                log.lock().unwrap().push((Instant::now(), alert));
+            }
+        }
+    });
+    heard
+}

@@ -5,9 +5,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use canvass_alerts::{AlertEngine, Notifier};
+use canvass_detector::Detector;
+use canvass_pipeline::alerting::Alerting;
+use canvass_pipeline::embedded::DetectStage;
 use canvass_pipeline::inputs::OwnerGate;
 use canvass_pipeline::job_runner::EmbeddedJobs;
+use canvass_pipeline::live::LiveCameras;
+use canvass_pipeline::{EventWriter, SEGMENT_MAX_AGE};
+use canvass_serve::state::LiveStatus;
 use canvass_serve::{JobQueue, JobRunner, Service};
+use canvass_store::EventLake;
 use canvass_store::Store;
 use canvass_transport::kafka::ensure_topics;
 use canvass_transport::kafka::jobs::JobPublisher;
@@ -94,7 +102,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let listen = settings.listen.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let queue = job_queue(&args.detector, args.brokers.as_deref(), file, &settings, &store, &runtime)?;
-    let mut service = Service::new(store, access, settings, file.audit_key()?);
+    let mut service = Service::new(store.clone(), access, settings, file.audit_key()?);
     // Without a key (a read-only file system, nothing configured) the service still serves;
     // it makes no export packages and says why.
     service.signing_key = match file.signing_key() {
@@ -107,16 +115,78 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if let Some(queue) = queue {
         service = service.with_job_queue(queue);
     }
+    let realtime = Realtime::start(&args.detector, file, &store)?;
+    service.alert_feed = realtime.notifier.as_ref().map(|n| n.feed());
+    service.live = realtime.cameras.clone().map(|c| c as Arc<dyn LiveStatus>);
     let service = Arc::new(service);
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(address = %listener.local_addr()?, scheme, data = %data, "serving");
         canvass_serve::serve(service, listener, tls, shutdown_signal()).await.context("server failed")
-    })?;
+    });
+    realtime.finish();
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Alerts and live cameras in this process: the configured cameras feed a detector stage of
+/// their own, whose tracks go through the alert rules to the notifier (webhooks, the page).
+struct Realtime {
+    notifier: Option<Arc<Notifier>>,
+    cameras: Option<Arc<Cameras>>,
+    stage: Option<DetectStage>,
+}
+
+struct Cameras(LiveCameras);
+
+impl LiveStatus for Cameras {
+    fn cameras(&self) -> Vec<canvass_schemas::CameraHealth> {
+        self.0.health()
+    }
+}
+
+impl Realtime {
+    fn start(detector: &DetectorArgs, file: &FileConfig, store: &Store) -> anyhow::Result<Realtime> {
+        let rules = file.alert_rules()?;
+        let notifier = match rules.is_empty() {
+            true => None,
+            false => Some(Arc::new(crate::alerting::notifier(file, store, &rules)?)),
+        };
+        if file.cameras.is_empty() {
+            return Ok(Realtime { notifier, cameras: None, stage: None });
+        }
+        let models =
+            Detector::new(detector.config(file)).context("cannot load the models for the live cameras")?;
+        let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
+        let alerting = notifier
+            .clone()
+            .map(|bus| Alerting::new(AlertEngine::new(rules), move |alert| bus.deliver(alert)));
+        let stage =
+            DetectStage::start(models, events, None, alerting, |e| tracing::error!("live cameras: {e}"))?;
+        let config = canvass_pipeline::embedded::in_process(&crate::ingest_args::file_defaults(file)?);
+        let gate = Arc::new(OwnerGate::new(store.clone(), file.audit_key()?));
+        let cameras = LiveCameras::start(file.cameras.clone(), gate, config, stage.sink.clone());
+        tracing::info!(cameras = file.cameras.len(), "live cameras started");
+        Ok(Realtime { notifier, cameras: Some(Arc::new(Cameras(cameras))), stage: Some(stage) })
+    }
+
+    /// Stops the cameras, writes what their tracks left, and lets the webhooks finish.
+    fn finish(self) {
+        if let Some(cameras) = &self.cameras {
+            cameras.0.stop();
+        }
+        if let Some(stage) = self.stage
+            && let Err(e) = stage.finish()
+        {
+            tracing::error!("live cameras: the last events could not be written: {e}");
+        }
+        if let Some(notifier) = self.notifier.and_then(Arc::into_inner) {
+            notifier.finish();
+        }
+    }
 }
 
 /// The embedded runner inside this process, or the Kafka jobs topic; none when jobs are off.

@@ -14,7 +14,7 @@ use super::events::parse_point;
 use crate::error::{ApiError, Body, Params};
 use crate::state::{Caller, Service};
 use canvass_governance::access::Role;
-use canvass_governance::registry::{Camera, CameraRegistration, distance_m, new_id, valid_id};
+use canvass_governance::registry::{AccessLevel, Camera, CameraRegistration, distance_m, new_id, valid_id};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +190,43 @@ pub async fn remove(
         service.registry.remove(&camera)?;
         service.audit(&caller.0, "registry_change", None, serde_json::json!({ "removed": camera }), None)?;
         Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// The owner's switch for a `conditional_live` camera (the "panic button"): while on, canvass
+/// may take the camera live; turned off, a running stream stops within the registry re-check
+/// (5 s).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCondition {
+    pub condition_active: bool,
+}
+
+#[utoipa::path(post, path = "/v1/cameras/{id}/condition", params(("id" = String, Path)), request_body = LiveCondition,
+    responses((status = 200, body = Camera), (status = 400, description = "not a conditional_live camera"),
+        (status = 403, description = "not the owner")))]
+pub async fn condition(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(switch): Body<LiveCondition>,
+) -> Result<Json<Camera>, ApiError> {
+    owner_only(&caller)?;
+    blocking(move || {
+        let before = owned(&service, &caller, &id)?;
+        if before.registration.access != AccessLevel::ConditionalLive {
+            return Err(ApiError::bad_request(
+                "only a conditional_live camera has a condition: change its access level first",
+            ));
+        }
+        let mut camera = Camera { updated_at: Utc::now(), ..before.clone() };
+        camera.registration.condition_active = switch.condition_active;
+        service.registry.update(&before, &camera)?;
+        let detail = serde_json::json!({ "camera": camera.id, "source_id": camera.registration.source_id,
+            "condition_active": switch.condition_active });
+        service.audit(&caller.0, "live_condition", None, detail, None)?;
+        Ok(Json(camera))
     })
     .await
 }

@@ -1,0 +1,136 @@
+//! Alerts as they happen, for the page (Server-Sent Events), and the webhook dead letters.
+//! A user hears only alerts of their agency's rules about sources in its jurisdiction; each
+//! `opened` alert shown is audited and counted against their disclosure budget.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use canvass_alerts::{Alert, DeadLetter, TrackPhase};
+use canvass_governance::{Principal, Role};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::blocking;
+use crate::error::ApiError;
+use crate::state::{Caller, Service};
+
+/// Whether `who` may hear of `alert`: its rule is their agency's (or has none) and the
+/// source lies in their jurisdiction.
+fn visible(who: &Principal, alert: &Alert) -> bool {
+    let agency = who.agency.as_ref().map(|a| a.name.as_str());
+    who.may_see(&alert.event.source_id) && alert.agency.as_deref().is_none_or(|rule| Some(rule) == agency)
+}
+
+#[utoipa::path(get, path = "/v1/alerts/stream",
+    responses((status = 200, description = "text/event-stream of `alert` events (alert.v1 JSON)"),
+        (status = 503, description = "no alert rules configured")))]
+pub async fn stream(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let who =
+        caller.require(caller.0.role.sees_events(), "watch alerts: investigators and supervisors")?.clone();
+    let feed = service.alert_feed.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no alert rules are configured ([[alerts]] in the config file)",
+        )
+    })?;
+    let alerts = feed.subscribe();
+    let (audited, for_audit) = (service.clone(), who.clone());
+    blocking(move || audited.audit(&for_audit, "alerts_watch", None, serde_json::json!({}), None)).await?;
+    let events =
+        futures_util::stream::unfold((alerts, service, who), |(mut alerts, service, who)| async move {
+            loop {
+                let event = match alerts.recv().await {
+                    Ok(alert) if visible(&who, &alert) => match shown(&service, &who, alert).await {
+                        Some(alert) => {
+                            Event::default().event("alert").id(alert.alert_id.clone()).json_data(&alert)
+                        }
+                        None => continue,
+                    },
+                    Ok(_) => continue,
+                    // Too slow a reader misses alerts rather than holding them up: it is told so.
+                    Err(RecvError::Lagged(missed)) => {
+                        Ok(Event::default().event("missed").data(missed.to_string()))
+                    }
+                    Err(RecvError::Closed) => return None,
+                };
+                match event {
+                    Ok(event) => return Some((Ok(event), (alerts, service, who))),
+                    Err(e) => tracing::error!("cannot encode an alert: {e}"),
+                }
+            }
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Audits an `opened` alert shown to `who` and spends one event of their budget; over
+/// budget, they hear that it happened but not what it shows. Unauditable: not shown.
+async fn shown(service: &Arc<Service>, who: &Principal, mut alert: Alert) -> Option<Alert> {
+    if alert.phase != TrackPhase::Opened {
+        return Some(alert);
+    }
+    let (service, who_, detail) = (
+        service.clone(),
+        who.clone(),
+        serde_json::json!({ "rule": alert.rule, "alert_id": alert.alert_id,
+            "event_id": alert.event.event_id, "source_id": alert.event.source_id }),
+    );
+    let outcome = blocking(move || {
+        service.audit(&who_, "alert_shown", None, detail, Some(1))?;
+        Ok(service.disclose(&who_, 1).is_ok())
+    })
+    .await;
+    match outcome {
+        Ok(true) => Some(alert),
+        Ok(false) => {
+            alert.thumbnail_jpeg_base64.clear();
+            Some(alert)
+        }
+        Err(e) => {
+            tracing::error!(user = %who.name, "alert not shown: it cannot be audited ({})", e.message);
+            None
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/v1/alerts/dead", responses((status = 200, description = "alerts no webhook accepted")))]
+pub async fn dead(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    let who =
+        caller.require(caller.0.role.sees_holds(), "read dead letters: supervisors and admins")?.clone();
+    blocking(move || {
+        let store = service.lake.store().clone();
+        let mine = |letter: &DeadLetter| {
+            who.role == Role::Admin
+                || (letter.alert.agency.as_deref() == who.agency.as_ref().map(|a| a.name.as_str())
+                    && who.may_see(&letter.alert.event.source_id))
+        };
+        let mut letters: Vec<DeadLetter> =
+            canvass_alerts::dead_letters(&store)?.into_iter().filter(|l| mine(l)).collect();
+        for letter in &mut letters {
+            letter.alert.thumbnail_jpeg_base64.clear();
+        }
+        service.audit(&who, "alerts_dead_read", None, serde_json::json!({}), Some(letters.len()))?;
+        Ok(Json(letters))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/live", responses((status = 200, description = "each live camera's health")))]
+pub async fn live(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<Vec<canvass_schemas::CameraHealth>>, ApiError> {
+    let who =
+        caller.require(caller.0.role.sees_events() || caller.0.role == Role::Admin, "see live cameras")?;
+    let cameras = service.live.as_ref().map(|live| live.cameras()).unwrap_or_default();
+    Ok(Json(cameras.into_iter().filter(|c| who.role == Role::Admin || who.may_see(&c.source_id)).collect()))
+}
