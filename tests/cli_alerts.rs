@@ -62,6 +62,13 @@ fn a_weapon_clip_posts_one_signed_webhook_per_firearm_track_and_a_street_clip_no
     let firearms: Vec<_> =
         events.iter().filter(|e| e.category == canvass_schemas::Category::Weapon).collect();
     assert!(!firearms.is_empty());
+    for event in &firearms {
+        assert_eq!(
+            &lake.thumbnail(&event.thumbnail_key).unwrap()[..2],
+            &[0xff, 0xd8],
+            "alerts take no thumbnail away"
+        );
+    }
     let received = received.lock().unwrap();
     // The 502 and its retry, then one request for each other track.
     assert_eq!(received.len(), firearms.len() + 1, "{}", describe(&out));

@@ -164,3 +164,68 @@ fn a_firearm_on_a_live_rtsp_camera_alerts_its_agency_once_and_the_owner_can_stop
     assert!(count_of("live_stopped_by_owner") >= 1);
     drop(server);
 }
+
+#[test]
+fn the_page_shows_a_banner_when_the_owner_shares_the_camera_live() {
+    let web = repo().join("web");
+    assert!(web.join("dist/index.html").is_file(), "web/dist is missing: run scripts/setup");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let dir = tempfile::tempdir().unwrap();
+    let camera = RtspServer::start(&sample_video("pistol_range.mp4"), None);
+    let data = dir.path().join("data");
+    // The owner registered the camera before: live only while their condition holds; it does not.
+    let registry = canvass_governance::Registry::new(data_store(&data));
+    let registration: canvass_governance::registry::CameraRegistration =
+        serde_json::from_value(serde_json::json!({
+        "source_id": "north-gate", "contact": "olga@shop.example", "lat": 51.5, "lon": -0.1,
+        "address": "North gate", "access": "conditional_live", "condition_active": false }))
+        .unwrap();
+    let registered = canvass_governance::registry::Camera {
+        id: canvass_governance::registry::new_id("olga", chrono::Utc::now()),
+        owner: "olga".into(),
+        updated_at: chrono::Utc::now(),
+        registration,
+    };
+    registry.register(&registered).unwrap();
+    let config = dir.path().join("canvass.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n\
+             [[users]]\nname = \"nina\"\nrole = \"investigator\"\nagency = \"north\"\ntoken_sha256 = \"{}\"\n\n\
+             [[users]]\nname = \"olga\"\nrole = \"owner\"\ntoken_sha256 = \"{}\"\n\n\
+             [[alerts]]\nname = \"north-firearm\"\nquery = \"firearm\"\nagency = \"north\"\n\n\
+             [[cameras]]\nsource_id = \"north-gate\"\nurl = \"{}\"\n",
+            canvass_governance::access::token_hash(NORTH),
+            canvass_governance::access::token_hash(OWNER),
+            camera.url(None),
+        ),
+    )
+    .unwrap();
+    let server = Serve::start(
+        &config,
+        &data,
+        &["--web-dir".as_ref(), web.join("dist").as_os_str()],
+        &dir.path().join("serve.log"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(camera_health(server.port)["state"], "refused_by_owner", "{}", server.log());
+    let screenshots =
+        std::env::var("CANVASS_SCREENSHOTS").map(std::path::PathBuf::from).unwrap_or(web.join("screenshots"));
+    let out = std::process::Command::new("node")
+        .arg(web.join("tests/alerts.mjs"))
+        .current_dir(&web)
+        .env("CANVASS_URL", format!("http://127.0.0.1:{}", server.port))
+        .env("CANVASS_TOKEN", NORTH)
+        .env("CANVASS_OWNER_TOKEN", OWNER)
+        .env("CANVASS_SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\nserve log:\n{}", describe(&out), server.log());
+    assert!(text(&out.stdout).contains("banner after"), "{}", describe(&out));
+    wait_until(Duration::from_secs(15), "the camera stopped again by the owner's page", || {
+        (camera_health(server.port)["state"] == "refused_by_owner").then_some(())
+    });
+}

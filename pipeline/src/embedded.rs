@@ -91,15 +91,14 @@ struct Stage {
 impl Stage {
     /// Closed tracks: to the lake, then (with their thumbnail key) through the alert rules.
     fn record(&mut self, closed: Vec<DetectedEvent>, summary: &mut DetectionSummary) {
-        for mut detected in closed {
-            let thumbnail = std::mem::take(&mut detected.thumbnail);
-            let confirmed_at = detected.confirmed_at;
+        for detected in closed {
+            // The alert carries the stored event (its thumbnail key named) and the thumbnail.
+            let for_alert =
+                self.alerting.is_some().then(|| (detected.thumbnail.clone(), detected.confirmed_at));
             let event = self.events.add((), detected).clone();
-            if let Some(alerting) = &mut self.alerting {
-                alerting.track(
-                    TrackPhase::Closed,
-                    &DetectedEvent { event: event.clone(), thumbnail, confirmed_at },
-                );
+            if let (Some(alerting), Some((thumbnail, confirmed_at))) = (&mut self.alerting, for_alert) {
+                let stored = DetectedEvent { event: event.clone(), thumbnail, confirmed_at };
+                alerting.track(TrackPhase::Closed, &stored);
             }
             summary.events.push(event);
         }

@@ -223,3 +223,68 @@ export async function decline(session: Pick<Session, "token">, id: string, reaso
   });
   if (!response.ok) throw new ApiError((await response.json()).error ?? response.statusText, response.status);
 }
+
+/** An alert (schema alert.v1): a rule matched a track as it happened. */
+export interface Alert {
+  alert_id: string;
+  rule: string;
+  agency?: string;
+  phase: "opened" | "updated" | "closed";
+  event: DetectionEvent;
+  confirmed_at: string;
+  raised_at: string;
+  thumbnail_jpeg_base64?: string;
+}
+
+/**
+ * Listens to the alert stream (Server-Sent Events read with fetch, since EventSource cannot send
+ * the token) until `stop` aborts; reconnects after a dropped connection. Resolves with the
+ * refusal when the service has no alerts for this user (403) or none configured (503).
+ */
+export async function watchAlerts(token: string, onAlert: (alert: Alert) => void, stop: AbortSignal): Promise<string> {
+  let delay = 1000;
+  while (!stop.aborted) {
+    try {
+      const response = await fetch("/v1/alerts/stream", { headers: { Authorization: `Bearer ${token}` }, signal: stop });
+      if (response.status === 403 || response.status === 503) return (await response.json()).error ?? response.statusText;
+      if (!response.ok || !response.body) throw new Error(response.statusText);
+      delay = 1000;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split("\n");
+          const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim();
+          const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+          if (event === "alert" && data) onAlert(JSON.parse(data) as Alert);
+        }
+      }
+    } catch {
+      if (stop.aborted) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 30_000);
+  }
+  return "stopped";
+}
+
+/** An owner's switch for a conditional_live camera (the panic button). */
+export async function setCondition(token: string, id: string, active: boolean): Promise<CameraHit> {
+  const response = await fetch(`/v1/cameras/${encodeURIComponent(id)}/condition`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ condition_active: active }),
+  });
+  if (!response.ok) throw new ApiError((await response.json()).error ?? response.statusText, response.status);
+  return response.json();
+}
+
+export async function myCameras(token: string): Promise<CameraHit[]> {
+  return (await call({ token }, "/v1/cameras")).json();
+}

@@ -7,12 +7,14 @@ import "./style.css";
 import { ApiError, type Session, checkToken, me } from "./api";
 import { el, clear } from "./dom";
 import { showCameras } from "./views/cameras";
+import { startAlertBanner } from "./views/alerts";
 import { showCase } from "./views/case";
 import { showOwner } from "./views/owner";
 import { showSearch } from "./views/search";
 import { showTimeline } from "./views/timeline";
 
 const STORAGE_KEY = "canvass-session";
+let alerts: AbortController | undefined;
 const app = document.getElementById("app")!;
 
 function loadSession(): Partial<Session> & { role?: string } {
@@ -95,6 +97,8 @@ function workspace(session: Session) {
   for (const [name, button] of Object.entries(tabs)) button.addEventListener("click", () => show(name as Tab));
   clear(app).append(el("nav", { role: "tablist", class: "tabs" }, Object.values(tabs)), panel);
   show("search");
+  alerts?.abort();
+  alerts = startAlertBanner(session);
 }
 
 async function route() {
@@ -120,6 +124,8 @@ async function route() {
 
 document.getElementById("sign-out")!.addEventListener("click", () => {
   sessionStorage.removeItem(STORAGE_KEY);
+  alerts?.abort();
+  document.getElementById("alerts")!.replaceChildren();
   void route();
 });
 void route();

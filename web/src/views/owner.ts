@@ -1,7 +1,9 @@
-// A camera owner's view: the footage requests for their cameras (never the case behind them),
-// each answered by uploading the footage or declined with a reason.
+// A camera owner's view: the switch of each camera they share live only on a condition (the
+// "panic button": on, canvass may take it live; off, the stream stops within seconds), and the
+// footage requests for their cameras (never the case behind them), each answered by uploading
+// the footage or declined with a reason.
 
-import { type FootageRequest, decline, requests } from "../api";
+import { type CameraHit, type FootageRequest, decline, myCameras, requests, setCondition } from "../api";
 import { clear, el, showError, showStatus, when } from "../dom";
 import { upload } from "../upload";
 
@@ -49,10 +51,42 @@ function requestCard(token: string, r: FootageRequest, refresh: () => void): HTM
   return card;
 }
 
+function liveSwitch(token: string, camera: CameraHit): HTMLElement {
+  const status = el("p", { role: "status" });
+  const button = el("button", { type: "button", class: "live-switch", "data-camera": camera.id }, []);
+  const show = (active: boolean) => {
+    button.textContent = active ? "Stop live sharing" : "Share live now (emergency)";
+    button.setAttribute("aria-pressed", String(active));
+    showStatus(status, active ? "Live: canvass may watch this camera now." : "Not shared live.");
+  };
+  let active = camera.condition_active;
+  show(active);
+  button.addEventListener("click", async () => {
+    try {
+      active = (await setCondition(token, camera.id, !active)).condition_active;
+      show(active);
+    } catch (err) {
+      showError(status, (err as Error).message);
+    }
+  });
+  return el("article", { class: "card" }, [
+    el("h2", {}, [camera.address ?? camera.source_id ?? camera.id]),
+    button,
+    status,
+  ]);
+}
+
 export async function showOwner(app: HTMLElement, token: string) {
   const list = el("section", { id: "requests" });
+  const live = el("section", { id: "live-cameras" });
   const status = el("p", { role: "status", id: "owner-status" });
-  clear(app).append(el("h1", {}, ["Footage requests for your cameras"]), status, list);
+  clear(app).append(live, el("h1", {}, ["Footage requests for your cameras"]), status, list);
+  try {
+    const shared = (await myCameras(token)).filter((c) => c.access === "conditional_live");
+    if (shared.length) live.append(el("h1", {}, ["Live sharing"]), ...shared.map((c) => liveSwitch(token, c)));
+  } catch (err) {
+    showError(status, `Cannot list your cameras: ${(err as Error).message}`);
+  }
   const refresh = async () => {
     try {
       const all = await requests({ token });
