@@ -17,6 +17,8 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub at: std::time::Instant,
+    /// The same moment by the wall clock, to set against an alert's frame time.
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Received {
@@ -66,7 +68,12 @@ pub fn hook(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Received>>>) {
                 headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            log.lock().unwrap().push(Received { headers, body, at: std::time::Instant::now() });
+            log.lock().unwrap().push(Received {
+                headers,
+                body,
+                at: std::time::Instant::now(),
+                received_at: chrono::Utc::now(),
+            });
             match script.get(n).copied().unwrap_or(Answer::Status(200)) {
                 Answer::Hang => std::mem::forget(stream),
                 Answer::Status(code) => {

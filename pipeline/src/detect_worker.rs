@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use canvass_alerts::{AlertEngine, TrackPhase};
 use canvass_detector::{DetectedEvent, Detector};
 use canvass_store::{EventLake, RetryPolicy, Store, retry};
 use canvass_transport::kafka::{Delivery, FrameConsumer, KafkaSettings, Producer, Rebalance};
@@ -55,6 +56,8 @@ pub struct DetectWorker {
     last_checkpoint: Instant,
     checkpoint_interval: Duration,
     last_lag: Option<Instant>,
+    /// Alert rules over the tracks, whose alerts go to the alerts topic.
+    alerts: Option<AlertEngine>,
 }
 
 impl DetectWorker {
@@ -88,7 +91,30 @@ impl DetectWorker {
             last_checkpoint: Instant::now(),
             checkpoint_interval,
             last_lag: None,
+            alerts: None,
         })
+    }
+
+    /// Applies `rules` to every track as it opens, goes on and closes; what they raise goes
+    /// to the alerts topic for the notifier.
+    pub fn with_alerts(self, rules: Vec<canvass_alerts::CompiledRule>) -> Self {
+        DetectWorker { alerts: (!rules.is_empty()).then(|| AlertEngine::new(rules)), ..self }
+    }
+
+    /// A track event through the rules; a failure to publish is counted and logged, and
+    /// never stops detection.
+    fn raise(&mut self, phase: TrackPhase, detected: &DetectedEvent) {
+        let Some(engine) = &mut self.alerts else { return };
+        for alert in engine.on_track(phase, &detected.event, &detected.thumbnail, detected.confirmed_at) {
+            let json = serde_json::to_vec(&alert).expect("alerts serialise");
+            let topic = &self.settings.topics.alerts;
+            if let Err(e) =
+                self.producer.send(topic, alert.event.source_id.as_bytes(), &json, Default::default())
+            {
+                tracing::error!(alert = %alert.alert_id, "cannot publish the alert: {e}");
+                self.metrics.error("kafka");
+            }
+        }
     }
 
     /// Works until `stop` is set, then writes what is pending, checkpoints and leaves the group.
@@ -217,6 +243,9 @@ impl DetectWorker {
                         for error in outcome.bad_frames {
                             self.dead_letter(Some(key), &frame.encode(), &error.to_string(), &origin)?;
                         }
+                        for notice in &outcome.notices {
+                            self.raise(notice.phase, &notice.detected);
+                        }
                         self.closed(partition, outcome.events)?;
                     }
                     Err(e) => {
@@ -257,8 +286,16 @@ impl DetectWorker {
     /// once: a replay publishes the same event id again), stored with the next segment.
     fn closed(&mut self, partition: i32, events: Vec<DetectedEvent>) -> Result<(), StageError> {
         for detected in events {
-            let event = self.events.add(partition, detected);
-            let json = serde_json::to_vec(event)?;
+            let for_alert =
+                self.alerts.is_some().then(|| (detected.thumbnail.clone(), detected.confirmed_at));
+            let event = self.events.add(partition, detected).clone();
+            if let Some((thumbnail, confirmed_at)) = for_alert {
+                self.raise(
+                    TrackPhase::Closed,
+                    &DetectedEvent { event: event.clone(), thumbnail, confirmed_at },
+                );
+            }
+            let json = serde_json::to_vec(&event)?;
             self.producer.send(
                 &self.settings.topics.events,
                 event.source_id.as_bytes(),

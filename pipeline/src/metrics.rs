@@ -9,7 +9,8 @@ use canvass_schemas::FrameMessage;
 use canvass_store::{ObjectMeta, ObjectStore, Store, StoreError};
 use canvass_transport::{FrameSink, TransportError};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// A worker that has not made progress for this long answers 503 on `/healthz`.
@@ -27,6 +28,11 @@ pub struct Metrics {
     pub errors: IntCounterVec,
     pub dead_letters: IntCounter,
     pub store_bytes_written: IntCounter,
+    /// Live cameras (`canvass ingest --cameras`), by source: connected (0/1), frames decoded
+    /// per second, and how far decoding runs behind the camera.
+    live_connected: IntGaugeVec,
+    live_fps_in: GaugeVec,
+    live_lag_seconds: GaugeVec,
     /// Unix seconds of the worker's last sign of life.
     heartbeat: AtomicU64,
 }
@@ -59,7 +65,23 @@ impl Metrics {
         )
         .expect("valid metric");
         registry.register(Box::new(consumer_lag.clone())).expect("registered once");
+        let by_source = |name: &str, help: &str| {
+            let gauge = GaugeVec::new(Opts::new(name, help), &["source"]).expect("valid metric");
+            registry.register(Box::new(gauge.clone())).expect("registered once");
+            gauge
+        };
+        let live_fps_in = by_source("live_fps_in", "Frames decoded per second from each live camera");
+        let live_lag_seconds = by_source("live_lag_seconds", "How far decoding runs behind each live camera");
+        let live_connected = IntGaugeVec::new(
+            Opts::new("live_connected", "Whether each live camera is streaming"),
+            &["source"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(live_connected.clone())).expect("registered once");
         Arc::new(Metrics {
+            live_connected,
+            live_fps_in,
+            live_lag_seconds,
             frames_decoded: counter(&registry, "frames_decoded_total", "Frames decoded by ingest"),
             frames_published: counter(
                 &registry,
@@ -89,6 +111,16 @@ impl Metrics {
             registry,
             heartbeat: AtomicU64::new(now_s()),
         })
+    }
+
+    /// The live cameras' health, as `/metrics` shows it.
+    pub fn live(&self, cameras: &[canvass_schemas::CameraHealth]) {
+        for camera in cameras {
+            let source = [camera.source_id.as_str()];
+            self.live_connected.with_label_values(&source).set(i64::from(camera.connected));
+            self.live_fps_in.with_label_values(&source).set(camera.fps_in);
+            self.live_lag_seconds.with_label_values(&source).set(camera.lag_s);
+        }
     }
 
     pub fn error(&self, kind: &str) {
@@ -161,6 +193,7 @@ impl ObjectStore for MeteredStore {
 }
 
 /// A frame sink that counts what passes on.
+#[derive(Clone)]
 pub struct MeteredSink<S> {
     inner: S,
     metrics: Arc<Metrics>,

@@ -109,6 +109,8 @@ pub struct Cluster {
     pub group: String,
     config: tempfile::TempDir,
     workers_started: std::cell::Cell<u32>,
+    /// More of `serve.toml`, given by `add_config`.
+    serve_extra: std::cell::RefCell<String>,
 }
 
 /// A worker process that is stopped (SIGKILL) if the test ends without stopping it. Its
@@ -192,7 +194,24 @@ impl Cluster {
             format!("[kafka]\npartitions = {PARTITIONS}\n\n[worker]\ncheckpoint_interval_s = 1\n"),
         )
         .unwrap();
-        Cluster { broker, events, group: "detectors".into(), config, workers_started: Default::default() }
+        Cluster {
+            broker,
+            events,
+            group: "detectors".into(),
+            config,
+            workers_started: Default::default(),
+            serve_extra: Default::default(),
+        }
+    }
+
+    /// Adds `workers` to the workers' config file and `serve` to the service's (alert rules,
+    /// cameras), before they start.
+    pub fn add_config(&self, workers: &str, serve: &str) {
+        let path = self.config.path().join("canvass.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(workers);
+        std::fs::write(path, text).unwrap();
+        self.serve_extra.borrow_mut().push_str(serve);
     }
 
     fn command(&self) -> Command {
@@ -252,8 +271,9 @@ impl Cluster {
                 "[kafka]\npartitions = {PARTITIONS}\n\n\
                  [store]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\nforce_path_style = true\nallow_http = true\n\n\
                  [[agencies]]\nname = \"metro\"\nsources = [\"*\"]\n\n\
-                 [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{hash}\"\n",
-                self.events.endpoint
+                 [[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{hash}\"\n\n{}",
+                self.events.endpoint,
+                self.serve_extra.borrow(),
             ),
         )
         .unwrap();
@@ -274,6 +294,14 @@ impl Cluster {
         let worker = self.spawn(cmd, free_port());
         wait_for_port(port, "canvass serve");
         (worker, port)
+    }
+
+    /// `canvass ingest --cameras`: the configured live cameras into the frames topic.
+    pub fn camera_worker(&self) -> Worker {
+        let metrics_port = free_port();
+        let mut cmd = self.command();
+        cmd.args(["ingest", "--cameras", "--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
+        self.spawn(cmd, metrics_port)
     }
 
     /// `canvass ingest --jobs`: takes ingest jobs off the jobs topic until stopped.

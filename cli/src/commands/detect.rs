@@ -31,6 +31,7 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("cannot install the signal handler")?;
+    let rules = file.alert_rules()?;
     let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
@@ -42,7 +43,8 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         bail!("the checkpoint interval must be a positive number of seconds, got {interval_s}");
     }
     let settings = args.worker.kafka_with_topics(file)?;
-    let worker = DetectWorker::new(detector, store, settings, metrics, Duration::from_secs_f64(interval_s))?;
+    let worker = DetectWorker::new(detector, store, settings, metrics, Duration::from_secs_f64(interval_s))?
+        .with_alerts(rules);
     worker.run(&stop)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `canvass ingest`: the distributed mode's ingest worker. Decodes files and streams and
 //! publishes the sampled frames to the frames topic, then an end-of-input marker per input;
-//! with `--jobs`, takes ingest jobs of stored evidence off the jobs topic instead.
+//! with `--jobs`, takes ingest jobs of stored evidence off the jobs topic instead; with
+//! `--cameras`, runs the configured live cameras for as long as their owners allow.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -8,6 +9,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use canvass_ingest::InputSpec;
 use canvass_pipeline::inputs::{Job, OwnerGate};
+use canvass_pipeline::live::LiveCameras;
 use canvass_pipeline::{MeteredSink, Metrics};
 use canvass_transport::FrameSink;
 use canvass_transport::kafka::{KafkaFrameSink, Producer};
@@ -28,8 +30,12 @@ pub struct IngestWorkerArgs {
     /// died is resumed by another from its last checkpoint.
     #[arg(long, conflicts_with = "inputs")]
     jobs: bool,
+    /// Run the config file's `[[cameras]]` as live inputs until stopped: each reconnects by
+    /// itself, runs only while its owner allows, and shows its health on `/metrics`.
+    #[arg(long, conflicts_with_all = ["inputs", "jobs"])]
+    cameras: bool,
     /// Video files or stream URLs (rtsp://, srt://, http(s)://, ...).
-    #[arg(required_unless_present = "jobs", value_name = "FILE_OR_URL")]
+    #[arg(required_unless_present_any = ["jobs", "cameras"], value_name = "FILE_OR_URL")]
     inputs: Vec<String>,
 }
 
@@ -58,6 +64,9 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let gate = OwnerGate::new(store.clone(), file.audit_key()?);
     if args.jobs {
         return crate::job_worker::run(&store, &gate, &settings, &config, &mut sink, &metrics);
+    }
+    if args.cameras {
+        return run_cameras(file, gate, config, sink, &metrics);
     }
 
     let mut failures = 0usize;
@@ -106,4 +115,28 @@ pub fn run(args: IngestWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         eprintln!("{failures} of {} inputs failed", args.inputs.len());
     }
     Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The configured live cameras into the frames topic until stopped, their health on `/metrics`.
+fn run_cameras(
+    file: &FileConfig,
+    gate: OwnerGate,
+    config: canvass_ingest::IngestConfig,
+    sink: MeteredSink<KafkaFrameSink>,
+    metrics: &Metrics,
+) -> anyhow::Result<ExitCode> {
+    if file.cameras.is_empty() {
+        anyhow::bail!("--cameras: no [[cameras]] in the config file");
+    }
+    let stop = config.stop.clone();
+    let cameras = LiveCameras::start(file.cameras.clone(), std::sync::Arc::new(gate), config, sink.clone());
+    tracing::info!(cameras = file.cameras.len(), "live cameras started");
+    while !stop.load(Ordering::Relaxed) {
+        metrics.live(&cameras.health());
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    cameras.stop();
+    let mut sink = sink;
+    sink.flush().context("the brokers did not acknowledge every frame")?;
+    Ok(ExitCode::SUCCESS)
 }

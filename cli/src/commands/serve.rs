@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use canvass_alerts::{AlertEngine, Notifier};
@@ -17,8 +18,9 @@ use canvass_serve::state::LiveStatus;
 use canvass_serve::{JobQueue, JobRunner, Service};
 use canvass_store::EventLake;
 use canvass_store::Store;
-use canvass_transport::kafka::ensure_topics;
+use canvass_transport::kafka::alerts::AlertConsumer;
 use canvass_transport::kafka::jobs::JobPublisher;
+use canvass_transport::kafka::{KafkaSettings, ensure_topics};
 
 use crate::config::FileConfig;
 use crate::data_arg::DataArg;
@@ -102,6 +104,9 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let listen = settings.listen.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let queue = job_queue(&args.detector, args.brokers.as_deref(), file, &settings, &store, &runtime)?;
+    // Distributed, the detector workers raise alerts onto the alerts topic; this process
+    // delivers them (and runs no cameras: `canvass ingest --cameras` workers do).
+    let kafka = (settings.jobs == JobRunner::Kafka).then(|| kafka_settings(file, args.brokers.as_deref()));
     let mut service = Service::new(store.clone(), access, settings, file.audit_key()?);
     // Without a key (a read-only file system, nothing configured) the service still serves;
     // it makes no export packages and says why.
@@ -115,7 +120,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if let Some(queue) = queue {
         service = service.with_job_queue(queue);
     }
-    let realtime = Realtime::start(&args.detector, file, &store)?;
+    let realtime = Realtime::start(&args.detector, file, &store, kafka.as_ref())?;
     service.alert_feed = realtime.notifier.as_ref().map(|n| n.feed());
     service.live = realtime.cameras.clone().map(|c| c as Arc<dyn LiveStatus>);
     let service = Arc::new(service);
@@ -138,6 +143,8 @@ struct Realtime {
     notifier: Option<Arc<Notifier>>,
     cameras: Option<Arc<Cameras>>,
     stage: Option<DetectStage>,
+    /// The alerts topic's reader (distributed), and what stops it.
+    topic: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 struct Cameras(LiveCameras);
@@ -149,14 +156,26 @@ impl LiveStatus for Cameras {
 }
 
 impl Realtime {
-    fn start(detector: &DetectorArgs, file: &FileConfig, store: &Store) -> anyhow::Result<Realtime> {
+    fn start(
+        detector: &DetectorArgs,
+        file: &FileConfig,
+        store: &Store,
+        kafka: Option<&KafkaSettings>,
+    ) -> anyhow::Result<Realtime> {
         let rules = file.alert_rules()?;
         let notifier = match rules.is_empty() {
             true => None,
             false => Some(Arc::new(crate::alerting::notifier(file, store, &rules)?)),
         };
+        if let Some(kafka) = kafka {
+            let topic = match &notifier {
+                Some(notifier) => Some(read_alerts_topic(kafka, notifier.clone())?),
+                None => None,
+            };
+            return Ok(Realtime { notifier, cameras: None, stage: None, topic });
+        }
         if file.cameras.is_empty() {
-            return Ok(Realtime { notifier, cameras: None, stage: None });
+            return Ok(Realtime { notifier, cameras: None, stage: None, topic: None });
         }
         let models =
             Detector::new(detector.config(file)).context("cannot load the models for the live cameras")?;
@@ -170,11 +189,15 @@ impl Realtime {
         let gate = Arc::new(OwnerGate::new(store.clone(), file.audit_key()?));
         let cameras = LiveCameras::start(file.cameras.clone(), gate, config, stage.sink.clone());
         tracing::info!(cameras = file.cameras.len(), "live cameras started");
-        Ok(Realtime { notifier, cameras: Some(Arc::new(Cameras(cameras))), stage: Some(stage) })
+        Ok(Realtime { notifier, cameras: Some(Arc::new(Cameras(cameras))), stage: Some(stage), topic: None })
     }
 
     /// Stops the cameras, writes what their tracks left, and lets the webhooks finish.
     fn finish(self) {
+        if let Some((stop, reader)) = self.topic {
+            stop.store(true, Ordering::Relaxed);
+            let _ = reader.join();
+        }
         if let Some(cameras) = &self.cameras {
             cameras.0.stop();
         }
@@ -208,10 +231,7 @@ fn job_queue(
             Some(Arc::new(Embedded(runner)))
         }
         JobRunner::Kafka => {
-            let mut kafka = file.kafka.clone();
-            if let Some(brokers) = brokers {
-                kafka.brokers = brokers.into();
-            }
+            let kafka = kafka_settings(file, brokers);
             if kafka.create_topics {
                 runtime.block_on(ensure_topics(&kafka)).with_context(|| {
                     format!("cannot create the topics on the Kafka brokers at {}", kafka.brokers)
@@ -298,4 +318,36 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Reads the alerts topic into `notifier` on a thread of its own until stopped.
+fn read_alerts_topic(
+    kafka: &KafkaSettings,
+    notifier: Arc<Notifier>,
+) -> anyhow::Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
+    let consumer = AlertConsumer::new(kafka).context("cannot read the alerts topic")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let reader = std::thread::Builder::new().name("alerts-topic".into()).spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            match consumer.poll(std::time::Duration::from_millis(250)) {
+                Ok(Some(Ok(alert))) => notifier.deliver(alert),
+                Ok(Some(Err(why))) => tracing::warn!("alerts topic: skipped {why}"),
+                Ok(None) => {}
+                // The client reconnects by itself (a broker restart).
+                Err(e) => tracing::warn!("alerts topic: {e}"),
+            }
+        }
+    })?;
+    tracing::info!(topic = %kafka.topics.alerts, "alerts come from the alerts topic");
+    Ok((stop, reader))
+}
+
+/// The `[kafka]` settings, with `--brokers` when given.
+fn kafka_settings(file: &FileConfig, brokers: Option<&str>) -> KafkaSettings {
+    let mut kafka = file.kafka.clone();
+    if let Some(brokers) = brokers {
+        kafka.brokers = brokers.into();
+    }
+    kafka
 }

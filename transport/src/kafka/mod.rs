@@ -12,6 +12,7 @@
 //!
 //! Topic names carry a version (`canvass.frames.v1`): a new wire format gets new topics.
 
+pub mod alerts;
 mod consumer;
 pub mod jobs;
 mod producer;

@@ -162,6 +162,7 @@ pub(super) fn kind(kind: &str) -> OwnedHeaders {
 }
 
 /// Ingest's end of the frames topic.
+#[derive(Clone)]
 pub struct KafkaFrameSink {
     producer: Producer,
     topic: String,

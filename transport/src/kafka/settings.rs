@@ -19,6 +19,8 @@ pub struct Topics {
     pub dead_letter: String,
     /// Ingest jobs of stored evidence.
     pub jobs: String,
+    /// Alerts raised by the detector workers' rules, for the notifier.
+    pub alerts: String,
 }
 
 impl Default for Topics {
@@ -28,6 +30,7 @@ impl Default for Topics {
             events: "canvass.events.v1".into(),
             dead_letter: "canvass.dead-letter.v1".into(),
             jobs: "canvass.jobs.v1".into(),
+            alerts: "canvass.alerts.v1".into(),
         }
     }
 }
@@ -42,6 +45,8 @@ pub struct KafkaSettings {
     pub group: String,
     /// Consumer group of the ingest workers that take jobs (`canvass ingest --jobs`).
     pub jobs_group: String,
+    /// Consumer group of the notifiers (`canvass serve` reading the alerts topic).
+    pub notifier_group: String,
     /// Partitions of the frames topic when the workers create it: the most detector workers
     /// that can share the load.
     pub partitions: i32,
@@ -66,6 +71,7 @@ impl Default for KafkaSettings {
             topics: Topics::default(),
             group: "canvass-detectors".into(),
             jobs_group: "canvass-ingest-jobs".into(),
+            notifier_group: "canvass-notifier".into(),
             partitions: 12,
             replication: 1,
             create_topics: true,
@@ -105,6 +111,8 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
         NewTopic::new(&t.dead_letter, 1, replication()).set("retention.ms", &events_ms),
         // A job's message must outlive the job (it is committed when the job is finished).
         NewTopic::new(&t.jobs, settings.partitions, replication()).set("retention.ms", &events_ms),
+        // One partition: alerts are few, and one notifier group delivers them in order.
+        NewTopic::new(&t.alerts, 1, replication()).set("retention.ms", &events_ms),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin
