@@ -7,10 +7,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use canvass_alerts::testing::hook;
+use canvass_alerts::testing::{hook, listen_sse};
 use canvass_ingest::testing::RtspServer;
 use canvass_store::ObjectStore;
-use support::http::{Serve, get, listen_sse, post_json};
+use support::http::{Serve, get, post_json};
 use support::*;
 
 const NORTH: &str = "north-investigator-token-0123";

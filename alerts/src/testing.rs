@@ -85,3 +85,38 @@ pub fn hook(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Received>>>) {
     });
     (url, received)
 }
+
+/// What `listen_sse` heard: when (wall clock) and the JSON of each `alert` event; the first
+/// entry is `{"http": status}` of the stream's answer.
+pub type Heard = Arc<Mutex<Vec<(chrono::DateTime<chrono::Utc>, serde_json::Value)>>>;
+
+/// Listens to `canvass serve`'s alert stream (`GET path` on loopback `port`, with a bearer
+/// token) on a thread of its own, as the page does.
+pub fn listen_sse(port: u16, path: &str, token: &str) -> Heard {
+    let heard: Heard = Arc::default();
+    let log = heard.clone();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // HTTP/1.0: the body comes unchunked, until the server closes.
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: canvass\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stream).lines();
+        let status = lines.next().and_then(Result::ok).unwrap_or_default();
+        let code: u64 = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        log.lock().unwrap().push((chrono::Utc::now(), serde_json::json!({ "http": code })));
+        let mut event = String::new();
+        for line in lines.map_while(Result::ok) {
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_string();
+            } else if let Some(data) = line.strip_prefix("data:")
+                && event == "alert"
+                && let Ok(alert) = serde_json::from_str(data.trim())
+            {
+                log.lock().unwrap().push((chrono::Utc::now(), alert));
+            }
+        }
+    });
+    heard
+}

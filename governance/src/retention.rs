@@ -69,6 +69,8 @@ pub struct RetentionReport {
     pub ingest_log_deleted: usize,
     /// Detector checkpoints no worker has written for longer than the shortest period.
     pub checkpoints_deleted: usize,
+    /// Alerts no webhook accepted (each holds an event and its thumbnail), past their period.
+    pub dead_alerts_deleted: usize,
 }
 
 /// What a deletion of one segment's expired events will do, written before it starts and
@@ -226,7 +228,10 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
     report.ingest_log_deleted = deleted_log.len();
     let deleted_checkpoints = sweep_checkpoints(store, oldest_kept, &held)?;
     report.checkpoints_deleted = deleted_checkpoints.len();
-    if report.events_deleted + report.ingest_log_deleted + report.checkpoints_deleted > 0 {
+    let deleted_alerts = sweep_dead_alerts(store, retention, now, &held)?;
+    report.dead_alerts_deleted = deleted_alerts.len();
+    let deleted_other = report.ingest_log_deleted + report.checkpoints_deleted + report.dead_alerts_deleted;
+    if report.events_deleted + deleted_other > 0 {
         audit.record(Action {
             actor: "janitor".into(),
             role: "system".into(),
@@ -242,6 +247,7 @@ pub fn sweep<S: ObjectStore, A: ObjectStore>(
                 "intents": done_intents,
                 "ingest_log_deleted": deleted_log,
                 "checkpoints_deleted": deleted_checkpoints,
+                "dead_alerts_deleted": deleted_alerts,
                 "default_days": retention.default_days,
             }),
             result_count: Some(report.events_deleted),
@@ -304,6 +310,27 @@ fn sweep_ingest_log<S: ObjectStore>(
             if expired && !held(source) && delete_if_there(store, &object.key)? {
                 deleted.push(object.key);
             }
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes webhook dead letters older than their source's period; one naming a held source
+/// stays.
+fn sweep_dead_alerts<S: ObjectStore>(
+    store: &S,
+    retention: &Retention,
+    now: DateTime<Utc>,
+    held: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, StoreError> {
+    let mut deleted = Vec::new();
+    for object in store.list(keys::DEAD_ALERTS)? {
+        let Some(letter) = read_or_skip(store, &object.key, "alert dead letter")? else { continue };
+        let source = letter["alert"]["event"]["source_id"].as_str().unwrap_or_default();
+        let at: Option<DateTime<Utc>> = letter["failed_at"].as_str().and_then(|t| t.parse().ok());
+        let expired = at.is_some_and(|at| at < now - Duration::days(retention.days(source) as i64));
+        if expired && !held(source) && delete_if_there(store, &object.key)? {
+            deleted.push(object.key);
         }
     }
     Ok(deleted)

@@ -239,14 +239,14 @@ export interface Alert {
 /**
  * Listens to the alert stream (Server-Sent Events read with fetch, since EventSource cannot send
  * the token) until `stop` aborts; reconnects after a dropped connection. Resolves with the
- * refusal when the service has no alerts for this user (403) or none configured (503).
+ * reason when there is nothing to listen to (no alert rules configured: 204).
  */
 export async function watchAlerts(token: string, onAlert: (alert: Alert) => void, stop: AbortSignal): Promise<string> {
   let delay = 1000;
   while (!stop.aborted) {
     try {
       const response = await fetch("/v1/alerts/stream", { headers: { Authorization: `Bearer ${token}` }, signal: stop });
-      if (response.status === 403 || response.status === 503) return (await response.json()).error ?? response.statusText;
+      if (response.status === 204) return "no alert rules are configured";
       if (!response.ok || !response.body) throw new Error(response.statusText);
       delay = 1000;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -78,7 +78,7 @@ function caseForm(token: string) {
 
 type Tab = "search" | "timeline" | "cameras" | "case";
 
-function workspace(session: Session) {
+function workspace(session: Session & { role?: string }) {
   const panel = el("section", { id: "panel" });
   const tabs: Record<Tab, HTMLButtonElement> = {
     search: el("button", { type: "button", role: "tab", id: "tab-search" }, ["Search"]),
@@ -98,7 +98,8 @@ function workspace(session: Session) {
   clear(app).append(el("nav", { role: "tablist", class: "tabs" }, Object.values(tabs)), panel);
   show("search");
   alerts?.abort();
-  alerts = startAlertBanner(session);
+  // Investigators and supervisors hear their agency's alerts; other roles are not sent any.
+  if (session.role === "investigator" || session.role === "supervisor") alerts = startAlertBanner(session);
 }
 
 async function route() {

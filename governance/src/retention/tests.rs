@@ -269,7 +269,7 @@ fn retention_counts_from_ingest_unless_told_to_count_from_the_footage() {
 }
 
 #[test]
-fn ingest_log_entries_and_stale_checkpoints_go_with_the_data_they_describe() {
+fn ingest_log_entries_stale_checkpoints_and_dead_alerts_go_with_the_data_they_describe() {
     let f = fixture(&[]);
     let store = f.lake.store();
     let log_entry = |source: &str, days: i64, n: u64| {
@@ -293,16 +293,34 @@ fn ingest_log_entries_and_stale_checkpoints_go_with_the_data_they_describe() {
     let stale_held = checkpoint(1, 45, "cam-held");
     let live = checkpoint(2, 0, "cam-a");
     store.put(&keys::detect_checkpoint("detectors", "canvass.frames.v1", 3), b"{not json").unwrap();
+    let dead_letter = |id: &str, days: i64, source: &str| {
+        let key = keys::dead_alert(id);
+        let body =
+            serde_json::json!({ "failed_at": days_ago(days), "alert": { "event": { "source_id": source } } });
+        store.put(&key, body.to_string().as_bytes()).unwrap();
+        key
+    };
+    let old_letter = dead_letter("01", 31, "cam-a");
+    let held_letter = dead_letter("02", 31, "cam-held");
+    let new_letter = dead_letter("03", 29, "cam-a");
     f.holds.place(&sam(), request(&["cam-held"]), now(), MAX_DAYS).unwrap();
 
     let report = sweep(&f.lake, &f.holds.all().unwrap().0, &f.audit, &Retention::default(), now()).unwrap();
-    assert_eq!((report.ingest_log_deleted, report.checkpoints_deleted), (1, 1));
+    assert_eq!(
+        (report.ingest_log_deleted, report.checkpoints_deleted, report.dead_alerts_deleted),
+        (1, 1, 1)
+    );
     let there = |key: &str| store.get(key).is_ok();
     assert!(!there(&old) && there(&old_held) && there(&recent));
     assert!(!there(&stale) && there(&stale_held) && there(&live));
+    assert!(
+        !there(&old_letter) && there(&held_letter) && there(&new_letter),
+        "dead alerts hold event data too"
+    );
     let entries = f.audit.entries().unwrap();
     let entry = entries.last().unwrap();
     assert_eq!(entry.action.action, "retention_delete");
     assert_eq!(entry.action.detail["ingest_log_deleted"], serde_json::json!([old]));
     assert_eq!(entry.action.detail["checkpoints_deleted"], serde_json::json!([stale]));
+    assert_eq!(entry.action.detail["dead_alerts_deleted"], serde_json::json!([old_letter]));
 }

@@ -2,16 +2,15 @@
 //! A user hears only alerts of their agency's rules about sources in its jurisdiction; each
 //! `opened` alert shown is audited and counted against their disclosure budget.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use canvass_alerts::{Alert, DeadLetter, TrackPhase};
 use canvass_governance::{Principal, Role};
-use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::blocking;
@@ -27,19 +26,11 @@ fn visible(who: &Principal, alert: &Alert) -> bool {
 
 #[utoipa::path(get, path = "/v1/alerts/stream",
     responses((status = 200, description = "text/event-stream of `alert` events (alert.v1 JSON)"),
-        (status = 503, description = "no alert rules configured")))]
-pub async fn stream(
-    State(service): State<Arc<Service>>,
-    caller: Caller,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+        (status = 204, description = "no alert rules are configured: nothing will come (an EventSource stops)")))]
+pub async fn stream(State(service): State<Arc<Service>>, caller: Caller) -> Result<Response, ApiError> {
     let who =
         caller.require(caller.0.role.sees_events(), "watch alerts: investigators and supervisors")?.clone();
-    let feed = service.alert_feed.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no alert rules are configured ([[alerts]] in the config file)",
-        )
-    })?;
+    let Some(feed) = service.alert_feed.as_ref() else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let alerts = feed.subscribe();
     let (audited, for_audit) = (service.clone(), who.clone());
     blocking(move || audited.audit(&for_audit, "alerts_watch", None, serde_json::json!({}), None)).await?;
@@ -61,12 +52,14 @@ pub async fn stream(
                     Err(RecvError::Closed) => return None,
                 };
                 match event {
-                    Ok(event) => return Some((Ok(event), (alerts, service, who))),
+                    Ok(event) => {
+                        return Some((Ok::<_, std::convert::Infallible>(event), (alerts, service, who)));
+                    }
                     Err(e) => tracing::error!("cannot encode an alert: {e}"),
                 }
             }
         });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// Audits an `opened` alert shown to `who` and spends one event of their budget; over
