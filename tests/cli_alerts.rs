@@ -101,35 +101,23 @@ fn a_weapon_clip_posts_one_signed_webhook_per_firearm_track_and_a_street_clip_no
 #[test]
 fn an_unusable_rule_stops_the_run_before_anything_is_decoded() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(
-        dir.path(),
-        "[[alerts]]\nname = \"people\"\nquery = \"man with gun\"\n\n[[alerts]]\nname = \"x\"\nquery = \"gun\"\n",
-    );
-    let out = canvass()
-        .arg("--config")
-        .arg(&config)
-        .args(["run", "--data"])
-        .arg(dir.path().join("data"))
-        .arg(sample_video("pistol_range.mp4"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
+    let run_with = |rules: &str| {
+        let out = canvass()
+            .arg("--config")
+            .arg(config(dir.path(), rules))
+            .args(["run", "--data"])
+            .arg(dir.path().join("data"))
+            .arg(sample_video("pistol_range.mp4"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", describe(&out));
+        text(&out.stderr)
+    };
+    let people = "[[alerts]]\nname = \"people\"\nquery = \"man with gun\"\n\n[[alerts]]\nname = \"x\"\nquery = \"gun\"\n";
+    let stderr = run_with(people);
     assert!(stderr.contains("alert rule 'people'") && stderr.contains("people"), "{stderr}");
-    let unsigned = config_text_with_hook_without_secret();
-    let config = self::config(dir.path(), &unsigned);
-    let out = canvass()
-        .arg("--config")
-        .arg(&config)
-        .args(["run", "--data"])
-        .arg(dir.path().join("data"))
-        .arg(sample_video("pistol_range.mp4"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("secret"), "{}", describe(&out));
-}
-
-fn config_text_with_hook_without_secret() -> String {
-    "[[alerts]]\nname = \"firearm\"\nquery = \"firearm\"\nwebhook = \"http://127.0.0.1:9/hook\"\n".into()
+    let unsigned =
+        "[[alerts]]\nname = \"firearm\"\nquery = \"firearm\"\nwebhook = \"http://127.0.0.1:9/hook\"\n";
+    assert!(run_with(unsigned).contains("secret"));
+    assert!(!dir.path().join("data").exists(), "nothing was decoded or stored");
 }

@@ -229,3 +229,30 @@ fn the_page_shows_a_banner_when_the_owner_shares_the_camera_live() {
         (camera_health(server.port)["state"] == "refused_by_owner").then_some(())
     });
 }
+
+#[test]
+fn a_camera_url_that_cannot_be_a_stream_stops_serve_at_start_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canvass.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n\
+             [[users]]\nname = \"nina\"\nrole = \"investigator\"\nagency = \"north\"\ntoken_sha256 = \"{}\"\n\n\
+             [[cameras]]\nsource_id = \"north-gate\"\nurl = \"rtsp//viewer:cam-pass@10.0.0.5/h264\"\n",
+            canvass_governance::access::token_hash(NORTH),
+        ),
+    )
+    .unwrap();
+    let out = canvass()
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("camera 'north-gate'") && stderr.contains("is not a stream URL"), "{stderr}");
+    assert!(!stderr.contains("cam-pass"), "no password in the message: {stderr}");
+}

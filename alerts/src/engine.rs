@@ -7,13 +7,15 @@ use canvass_schemas::{ALERT_SCHEMA_VERSION, Alert, DetectionEvent, TrackPhase};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::CompiledRule;
+use crate::{CompiledRule, LiveRules};
 
 /// Raises alerts from track events: a rule's first match on a track is its `opened` alert
 /// (whatever phase the track is in); its later phases follow as `updated`/`closed` whether or
 /// not they still match, so whoever was told hears the end of it.
 pub struct AlertEngine {
     rules: Vec<CompiledRule>,
+    /// Where the rules are re-read from, when they can change while running (the API's).
+    live: Option<LiveRules>,
     /// (rule, event id) of tracks alerted on and not closed yet.
     alerted: HashSet<(String, String)>,
     /// (rule, source): when its last track was alerted on, for the cooldown.
@@ -22,11 +24,13 @@ pub struct AlertEngine {
 
 impl AlertEngine {
     pub fn new(rules: Vec<CompiledRule>) -> Self {
-        AlertEngine { rules, alerted: HashSet::new(), last_alert: HashMap::new() }
+        AlertEngine { rules, live: None, alerted: HashSet::new(), last_alert: HashMap::new() }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+    /// An engine whose rules are the book's, re-read as they change.
+    pub fn live(mut rules: LiveRules) -> Self {
+        let first = rules.due().unwrap_or_default();
+        AlertEngine { live: Some(rules), ..AlertEngine::new(first) }
     }
 
     /// The alerts one track event raises. `thumbnail` is the best crop as JPEG (may be empty).
@@ -37,6 +41,9 @@ impl AlertEngine {
         thumbnail: &[u8],
         confirmed_at: DateTime<Utc>,
     ) -> Vec<Alert> {
+        if let Some(rules) = self.live.as_mut().and_then(LiveRules::due) {
+            self.rules = rules;
+        }
         let mut alerts = Vec::new();
         for rule in &self.rules {
             let name = &rule.rule.name;

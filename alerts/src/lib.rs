@@ -13,6 +13,7 @@ mod engine;
 mod feed;
 mod notifier;
 mod rule;
+mod rulebook;
 mod signature;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,6 +24,7 @@ pub use engine::AlertEngine;
 pub use feed::AlertFeed;
 pub use notifier::Notifier;
 pub use rule::{AlertRule, CompiledRule};
+pub use rulebook::{LiveRules, RELOAD_EVERY, RuleBook};
 pub use signature::{SIGNATURE_HEADER, sign};
 pub use webhook::{DeadLetter, RetryPolicy, dead_letters};
 

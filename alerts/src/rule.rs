@@ -5,12 +5,12 @@ use canvass_governance::source_matches;
 use canvass_schemas::DetectionEvent;
 use canvass_search::query::{self, Query};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AlertError;
 
 /// One rule: the events it wants (in the search language) and who hears of them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRule {
     pub name: String,

@@ -97,6 +97,14 @@ impl WebhookSender {
         WebhookSender { queue: Some(queue), thread, hook }
     }
 
+    pub(crate) fn url(&self) -> &str {
+        &self.hook.url
+    }
+
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.hook.secret
+    }
+
     /// Queues `alert`; a full queue (the hook is down and far behind) dead-letters it at once.
     pub(crate) fn send(&self, alert: Alert) {
         let Some(queue) = &self.queue else { return };

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use canvass_alerts::testing::{Answer, hook};
-use canvass_alerts::{AlertEngine, AlertRule, Notifier, RetryPolicy, TrackPhase, dead_letters};
+use canvass_alerts::{
+    AlertEngine, AlertRule, LiveRules, Notifier, RetryPolicy, RuleBook, TrackPhase, dead_letters,
+};
 use canvass_governance::AuditLog;
 use canvass_governance::audit::AuditKey;
 use canvass_schemas::ObjectClass;
@@ -113,4 +115,32 @@ fn a_hook_that_hangs_or_refuses_is_dead_lettered_without_holding_up_detection() 
         "the hook's query (often a token) is not kept"
     );
     assert_eq!(audit_actions(&audit), ["alert_dead_lettered", "alert_dead_lettered"]);
+}
+
+#[test]
+fn a_rule_made_while_running_is_followed_by_the_engine_and_the_notifier_and_so_is_its_removal() {
+    let (url, received) = hook(Vec::new());
+    let (_dir, store, audit, compiled) = setup(&url);
+    let book = RuleBook::new(store.clone(), Vec::new());
+    let mut engine = AlertEngine::live(LiveRules::new(book.clone(), Vec::new()));
+    let notifier = Notifier::live(LiveRules::new(book.clone(), Vec::new()), &store, &audit, &fast_retry());
+    let (at, model) = (chrono::Utc::now(), canvass_store::testing::model("00"));
+    let gun = |n| canvass_store::testing::event_of("gate", at, n, ObjectClass::Handgun, &model);
+    assert!(engine.on_track(TrackPhase::Opened, &gun(0), b"", at).is_empty(), "no rules yet");
+
+    book.put(&compiled[0].rule, &[]).unwrap();
+    std::thread::sleep(canvass_alerts::RELOAD_EVERY);
+    let alerts = engine.on_track(TrackPhase::Opened, &gun(1), b"", at);
+    assert_eq!(alerts.len(), 1, "the new rule applies within the reload interval");
+    for alert in alerts {
+        notifier.deliver(alert);
+    }
+
+    book.remove("firearm").unwrap();
+    std::thread::sleep(canvass_alerts::RELOAD_EVERY);
+    assert!(engine.on_track(TrackPhase::Opened, &gun(2), b"", at).is_empty(), "and its removal too");
+    notifier.finish();
+    let received = received.lock().unwrap();
+    assert_eq!(received.len(), 1, "the notifier started the new rule's hook");
+    assert!(received[0].signed_by(SECRET.as_bytes()));
 }

@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.media)?;
     let camera_clip = camera_clip(&args.assets, &args.media, args.tracks)?;
-    let length = clip_length(&camera_clip)?;
+    let length = canvass_benches::clips::length(&camera_clip)?;
     println!(
         "| mode | tracks alerted | webhook p50 ms | webhook p95 ms | webhook max ms | page stream p50 ms | page stream p95 ms |"
     );
@@ -252,14 +252,4 @@ fn camera_clip(assets: &Path, media: &Path, tracks: usize) -> anyhow::Result<Pat
         bail!("ffmpeg could not repeat the camera clip");
     }
     Ok(out)
-}
-
-fn clip_length(clip: &Path) -> anyhow::Result<Duration> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
-        .arg(clip)
-        .output()?;
-    let seconds: f64 =
-        String::from_utf8_lossy(&out.stdout).trim().parse().context("ffprobe gave no duration")?;
-    Ok(Duration::from_secs_f64(seconds))
 }

@@ -133,3 +133,13 @@ pub fn make(media: &Path, name: &str, input: &[&str], args: &[&str]) -> anyhow::
     std::fs::rename(&partial, &path)?;
     Ok(path)
 }
+
+/// A clip's length by ffprobe.
+pub fn length(clip: &Path) -> anyhow::Result<std::time::Duration> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(clip)
+        .output()?;
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}

@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.media)?;
     let clip = std::fs::canonicalize(clips::camera_1080p30(&args.assets, &args.media)?)?;
-    let length_s = clip_length_s(&clip)?;
+    let length_s = canvass_benches::clips::length(&clip)?.as_secs_f64();
     let work = tempfile::tempdir()?;
     println!(
         "| mode | cameras | kept up | worst lag s | CPU use (of 2 cores) | frames decoded / sampled / inferred |"
@@ -109,13 +109,4 @@ fn camera(dir: &Path, clip: &Path, i: usize) -> std::io::Result<PathBuf> {
         std::os::unix::fs::symlink(clip, &link)?;
     }
     Ok(link)
-}
-
-/// The clip's length in seconds, by ffprobe.
-fn clip_length_s(clip: &Path) -> anyhow::Result<f64> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
-        .arg(clip)
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }

@@ -1,31 +1,50 @@
-//! Alerts in this process (the embedded mode): the rules beside the detector stage, the
-//! notifier as the bus, webhooks on their own threads.
+//! Alert rules as this process applies and delivers them: the config file's (checked when a
+//! command starts) and those supervisors make through the API (kept in the store), re-read as
+//! they change; in the embedded mode the notifier is the bus and webhooks run on their own
+//! threads.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use canvass_alerts::{AlertEngine, CompiledRule, Notifier};
+use canvass_alerts::{AlertEngine, LiveRules, Notifier, RuleBook};
 use canvass_governance::AuditLog;
 use canvass_pipeline::alerting::Alerting;
 use canvass_store::Store;
 
 use crate::config::FileConfig;
 
+/// The rule book over `store`, its configured rules checked first.
+pub fn book(file: &FileConfig, store: &Store) -> anyhow::Result<RuleBook> {
+    file.alert_rules()?;
+    Ok(RuleBook::new(store.clone(), file.alerts.clone()))
+}
+
+/// The rules as they are now and as they change.
+pub fn live(file: &FileConfig, store: &Store) -> anyhow::Result<LiveRules> {
+    Ok(LiveRules::new(book(file, store)?, file.agencies.clone()))
+}
+
+/// Delivery of the rules' alerts: their webhooks, the page's feed, the audit log in `store`.
+pub fn notifier(file: &FileConfig, store: &Store) -> anyhow::Result<Notifier> {
+    let audit = Arc::new(AuditLog::new(store.clone(), file.audit_key()?));
+    Ok(Notifier::live(live(file, store)?, store, &audit, &file.alert_retry()?))
+}
+
 pub struct EmbeddedAlerts {
     pub notifier: Arc<Notifier>,
     raised: Arc<AtomicU64>,
 }
 
-/// The configured rules wired to a notifier; `None` without rules.
+/// The rules beside an in-process detector stage, wired to a notifier; `None` when there are
+/// no rules at all.
 pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Alerting, EmbeddedAlerts)>> {
-    let rules = file.alert_rules()?;
-    if rules.is_empty() {
+    if book(file, store)?.compiled(&file.agencies)?.is_empty() {
         return Ok(None);
     }
-    let notifier = Arc::new(notifier(file, store, &rules)?);
+    let notifier = Arc::new(notifier(file, store)?);
     let raised = Arc::new(AtomicU64::new(0));
     let (bus, count) = (notifier.clone(), raised.clone());
-    let alerting = Alerting::new(AlertEngine::new(rules), move |alert| {
+    let alerting = Alerting::new(AlertEngine::live(live(file, store)?), move |alert| {
         tracing::info!(rule = %alert.rule, phase = ?alert.phase, event = %alert.event.event_id, "alert");
         if alert.phase == canvass_alerts::TrackPhase::Opened {
             count.fetch_add(1, Ordering::Relaxed);
@@ -33,12 +52,6 @@ pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Aler
         bus.deliver(alert);
     });
     Ok(Some((alerting, EmbeddedAlerts { notifier, raised })))
-}
-
-/// Delivery of `rules`' alerts: their webhooks, the page's feed, the audit log in `store`.
-pub fn notifier(file: &FileConfig, store: &Store, rules: &[CompiledRule]) -> anyhow::Result<Notifier> {
-    let audit = Arc::new(AuditLog::new(store.clone(), file.audit_key()?));
-    Ok(Notifier::start(rules, store, &audit, &file.alert_retry()?))
 }
 
 impl EmbeddedAlerts {

@@ -200,6 +200,14 @@ impl FileConfig {
         Ok(access)
     }
 
+    /// The live cameras, each checked; one that cannot be a stream stops the command.
+    pub fn live_cameras(&self) -> anyhow::Result<Vec<canvass_pipeline::live::LiveCamera>> {
+        for camera in &self.cameras {
+            camera.check().map_err(anyhow::Error::msg)?;
+        }
+        Ok(self.cameras.clone())
+    }
+
     /// The alert rules, checked against the agencies; an unusable rule stops the command.
     pub fn alert_rules(&self) -> anyhow::Result<Vec<canvass_alerts::CompiledRule>> {
         self.alerts.iter().map(|rule| rule.compile(&self.agencies).map_err(anyhow::Error::from)).collect()

@@ -95,10 +95,10 @@ impl DetectWorker {
         })
     }
 
-    /// Applies `rules` to every track as it opens, goes on and closes; what they raise goes
-    /// to the alerts topic for the notifier.
-    pub fn with_alerts(self, rules: Vec<canvass_alerts::CompiledRule>) -> Self {
-        DetectWorker { alerts: (!rules.is_empty()).then(|| AlertEngine::new(rules)), ..self }
+    /// Applies the rules (re-read as they change) to every track as it opens, goes on and
+    /// closes; what they raise goes to the alerts topic for the notifier.
+    pub fn with_alerts(self, rules: canvass_alerts::LiveRules) -> Self {
+        DetectWorker { alerts: Some(AlertEngine::live(rules)), ..self }
     }
 
     /// A track event through the rules; a failure to publish is counted and logged, and

@@ -27,6 +27,38 @@ pub struct LiveCamera {
     pub url: String,
 }
 
+impl LiveCamera {
+    /// Whether this can run as a live camera: a source id, and a stream URL (not a file, not
+    /// a misspelt scheme), said precisely at start rather than as a camera failing for ever.
+    pub fn check(&self) -> Result<(), String> {
+        // A malformed URL may still carry `user:password@`: never shown.
+        let stripped = canvass_schemas::strip_credentials(&self.url);
+        let name = match stripped.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => stripped,
+        };
+        if self.source_id.trim().is_empty() {
+            return Err(format!("camera {name}: source_id is empty"));
+        }
+        match canvass_ingest::InputSpec::parse(&self.url) {
+            canvass_ingest::InputSpec::Url { scheme, .. }
+                if LIVE_SCHEMES.contains(&scheme.as_str())
+                    && self.url.split_once("://").is_some_and(|(_, rest)| !rest.is_empty()) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "camera '{}': '{name}' is not a stream URL ({})",
+                self.source_id,
+                LIVE_SCHEMES.join("://, ") + "://"
+            )),
+        }
+    }
+}
+
+/// What a camera may be: what cameras and encoders serve (HTTP for HLS and MJPEG).
+const LIVE_SCHEMES: &[&str] = &["rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https"];
+
 /// No frame for this long: the camera counts as disconnected (it is being reconnected).
 const STALE: Duration = Duration::from_secs(3);
 /// Wait after a failure other than the owner's refusal before trying again.
@@ -56,6 +88,8 @@ impl LiveCameras {
         sink: S,
     ) -> LiveCameras {
         let stop = config.stop.clone();
+        // An HTTP camera (HLS, MJPEG) that ends has dropped: reconnect, as for RTSP.
+        let config = IngestConfig { http_is_live: true, ..config };
         let health = Arc::new(Mutex::new(BTreeMap::new()));
         let mut threads = Vec::new();
         for camera in cameras {
@@ -190,5 +224,29 @@ fn sleep_unless(stop: &AtomicBool, wait: Duration) {
     let until = Instant::now() + wait;
     while Instant::now() < until && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn camera(source_id: &str, url: &str) -> LiveCamera {
+        LiveCamera { source_id: source_id.into(), url: url.into() }
+    }
+
+    #[test]
+    fn a_camera_that_cannot_be_a_stream_is_refused_with_why() {
+        assert!(camera("gate", "rtsp://viewer:pw@10.0.0.5:554/h264").check().is_ok());
+        assert!(camera("gate", "https://cam.example/live.m3u8").check().is_ok());
+        let refused = camera("gate", "rtsp//10.0.0.5/h264").check().unwrap_err();
+        assert!(refused.contains("'rtsp//10.0.0.5/h264' is not a stream URL"), "{refused}");
+        let hidden = camera("gate", "rtsp//viewer:secret@10.0.0.5/h264").check().unwrap_err();
+        assert!(hidden.contains("'…@10.0.0.5/h264'") && !hidden.contains("secret"), "{hidden}");
+        assert!(camera("gate", "/srv/footage/gate.mp4").check().is_err(), "a file is not a live camera");
+        assert!(camera("gate", "ftp://cam/x").check().is_err());
+        assert!(camera("gate", "rtsp://").check().is_err());
+        let unnamed = camera(" ", "rtsp://viewer:secret@cam/x").check().unwrap_err();
+        assert!(unnamed.contains("source_id") && !unnamed.contains("secret"), "{unnamed}");
     }
 }

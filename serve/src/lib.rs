@@ -54,6 +54,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         routes::cameras::condition,
         routes::alerts::stream,
         routes::alerts::dead,
+        routes::alerts::rules,
+        routes::alerts::put_rule,
+        routes::alerts::delete_rule,
         routes::alerts::live,
         routes::holds::place,
         routes::holds::list,
@@ -119,6 +122,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/cameras/{id}", get(cameras::get).put(cameras::update).delete(cameras::remove))
         .route("/v1/cameras/{id}/condition", post(cameras::condition))
         .route("/v1/alerts/dead", get(alerts::dead))
+        .route("/v1/alerts/rules", get(alerts::rules))
+        .route("/v1/alerts/rules/{name}", axum::routing::put(alerts::put_rule).delete(alerts::delete_rule))
         .route("/v1/live", get(alerts::live))
         .route("/v1/holds", get(holds::list).post(holds::place))
         .route("/v1/holds/{id}/lift", post(holds::lift))

@@ -125,6 +125,8 @@ pub struct Service {
     pub exports: canvass_custody::exports::ExportBook,
     /// Alerts as they are raised, for the page's stream; `None` without alert rules.
     pub alert_feed: Option<canvass_alerts::AlertFeed>,
+    /// The alert rules, for the API that shows and makes them.
+    pub alert_rules: Option<canvass_alerts::RuleBook>,
     /// The live cameras this process runs, for their health.
     pub live: Option<Arc<dyn LiveStatus>>,
     /// Clips cut lately, for the range requests of the player that asked.
@@ -161,6 +163,7 @@ impl Service {
             clips: Default::default(),
             exports: canvass_custody::exports::ExportBook::new(store.clone()),
             alert_feed: None,
+            alert_rules: None,
             live: None,
             signing_key: None,
             disclosures: DisclosureBudget::new(

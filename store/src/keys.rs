@@ -25,6 +25,8 @@
 //! jobs/v1/<id>.json                                         an ingest job of stored evidence
 //! exports/v1/<id>.json                                      a case export package and where it stands
 //! exports/v1/<id>/part-<offset, 16 digits>                  the package's bytes, in parts
+//! alerts/v1/rules/<name>.json                              an alert rule made through the API
+//! alerts/v1/dead/<id>.json                                  an alert no webhook accepted
 //! encryption/v1/key.json                                    which key encrypts the folder (not secret)
 //! ```
 
@@ -53,6 +55,8 @@ pub const JOBS: &str = "jobs/v1/";
 pub const EXPORTS: &str = "exports/v1/";
 /// Alerts a webhook never accepted, one object each (`canvass_alerts::DeadLetter`).
 pub const DEAD_ALERTS: &str = "alerts/v1/dead/";
+/// Alert rules made through the API, one object each (`canvass_alerts::AlertRule`).
+pub const ALERT_RULES: &str = "alerts/v1/rules/";
 /// Stored unencrypted by the encryption layer itself, which hides it from listings.
 pub const ENCRYPTION_MARKER: &str = "encryption/v1/key.json";
 
@@ -165,6 +169,11 @@ pub fn upload(id: &str) -> String {
 /// Ingest job `id` (32 hex digits, checked by the caller).
 pub fn job(id: &str) -> String {
     format!("{JOBS}{id}.json")
+}
+
+/// Alert rule `name` (letters, digits, `-`, `_`, `.`: checked by `AlertRule::compile`).
+pub fn alert_rule(name: &str) -> String {
+    format!("{ALERT_RULES}{name}.json")
 }
 
 /// The dead letter of alert `id` (32 hex digits, made by the alert engine).

@@ -31,7 +31,7 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("cannot install the signal handler")?;
-    let rules = file.alert_rules()?;
+    file.alert_rules()?; // checked before anything starts
     let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
@@ -43,8 +43,9 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
         bail!("the checkpoint interval must be a positive number of seconds, got {interval_s}");
     }
     let settings = args.worker.kafka_with_topics(file)?;
-    let worker = DetectWorker::new(detector, store, settings, metrics, Duration::from_secs_f64(interval_s))?
-        .with_alerts(rules);
+    let worker =
+        DetectWorker::new(detector, store.clone(), settings, metrics, Duration::from_secs_f64(interval_s))?
+            .with_alerts(crate::alerting::live(file, &store)?);
     worker.run(&stop)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -129,7 +129,7 @@ fn run_cameras(
         anyhow::bail!("--cameras: no [[cameras]] in the config file");
     }
     let stop = config.stop.clone();
-    let cameras = LiveCameras::start(file.cameras.clone(), std::sync::Arc::new(gate), config, sink.clone());
+    let cameras = LiveCameras::start(file.live_cameras()?, std::sync::Arc::new(gate), config, sink.clone());
     tracing::info!(cameras = file.cameras.len(), "live cameras started");
     while !stop.load(Ordering::Relaxed) {
         metrics.live(&cameras.health());

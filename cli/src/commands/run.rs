@@ -126,6 +126,11 @@ fn jobs(args: &RunArgs, log: &IngestLog, store: &canvass_store::Store) -> anyhow
 
 pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
+    // Reprocessing revisits old evidence: alerts are about what happens now.
+    let alerts_on = !(args.reprocess || args.no_alerts);
+    if alerts_on {
+        file.alert_rules()?; // checked before anything is opened
+    }
     let mut config = args.ingest.config(file, args.inputs.len())?;
     if args.frames == "raw" {
         config = canvass_pipeline::embedded::in_process(&config);
@@ -149,10 +154,9 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
     }
     let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
-    // Reprocessing revisits old evidence: alerts are about what happens now.
-    let (alerting, alerts) = match args.reprocess || args.no_alerts {
-        true => (None, None),
-        false => crate::alerting::embedded(file, &store)?.unzip(),
+    let (alerting, alerts) = match alerts_on {
+        true => crate::alerting::embedded(file, &store)?.unzip(),
+        false => (None, None),
     };
     let stage = DetectStage::start(detector, events, args.dump_frames.clone(), alerting, |e| {
         eprintln!("error: {e}")

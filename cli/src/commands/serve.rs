@@ -122,6 +122,7 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     }
     let realtime = Realtime::start(&args.detector, file, &store, kafka.as_ref())?;
     service.alert_feed = realtime.notifier.as_ref().map(|n| n.feed());
+    service.alert_rules = Some(crate::alerting::book(file, &store)?);
     service.live = realtime.cameras.clone().map(|c| c as Arc<dyn LiveStatus>);
     let service = Arc::new(service);
     let served = runtime.block_on(async move {
@@ -162,33 +163,28 @@ impl Realtime {
         store: &Store,
         kafka: Option<&KafkaSettings>,
     ) -> anyhow::Result<Realtime> {
-        let rules = file.alert_rules()?;
-        let notifier = match rules.is_empty() {
-            true => None,
-            false => Some(Arc::new(crate::alerting::notifier(file, store, &rules)?)),
-        };
+        let cameras = file.live_cameras()?;
+        // Always: supervisors may make rules through the API at any time.
+        let notifier = Arc::new(crate::alerting::notifier(file, store)?);
         if let Some(kafka) = kafka {
-            let topic = match &notifier {
-                Some(notifier) => Some(read_alerts_topic(kafka, notifier.clone())?),
-                None => None,
-            };
-            return Ok(Realtime { notifier, cameras: None, stage: None, topic });
+            let topic = Some(read_alerts_topic(kafka, notifier.clone())?);
+            return Ok(Realtime { notifier: Some(notifier), cameras: None, stage: None, topic });
         }
-        if file.cameras.is_empty() {
+        let notifier = Some(notifier);
+        if cameras.is_empty() {
             return Ok(Realtime { notifier, cameras: None, stage: None, topic: None });
         }
         let models =
             Detector::new(detector.config(file)).context("cannot load the models for the live cameras")?;
         let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
-        let alerting = notifier
-            .clone()
-            .map(|bus| Alerting::new(AlertEngine::new(rules), move |alert| bus.deliver(alert)));
+        let engine = AlertEngine::live(crate::alerting::live(file, store)?);
+        let alerting = notifier.clone().map(|bus| Alerting::new(engine, move |alert| bus.deliver(alert)));
         let stage =
             DetectStage::start(models, events, None, alerting, |e| tracing::error!("live cameras: {e}"))?;
         let config = canvass_pipeline::embedded::in_process(&crate::ingest_args::file_defaults(file)?);
         let gate = Arc::new(OwnerGate::new(store.clone(), file.audit_key()?));
-        let cameras = LiveCameras::start(file.cameras.clone(), gate, config, stage.sink.clone());
-        tracing::info!(cameras = file.cameras.len(), "live cameras started");
+        tracing::info!(cameras = cameras.len(), "live cameras starting");
+        let cameras = LiveCameras::start(cameras, gate, config, stage.sink.clone());
         Ok(Realtime { notifier, cameras: Some(Arc::new(Cameras(cameras))), stage: Some(stage), topic: None })
     }
 

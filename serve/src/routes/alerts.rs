@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use canvass_alerts::{Alert, DeadLetter, TrackPhase};
+use canvass_alerts::{Alert, AlertRule, DeadLetter, RuleBook, TrackPhase};
 use canvass_governance::{Principal, Role};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::blocking;
-use crate::error::ApiError;
+use crate::error::{ApiError, Body};
 use crate::state::{Caller, Service};
 
 /// Whether `who` may hear of `alert`: its rule is their agency's (or has none) and the
@@ -126,4 +126,126 @@ pub async fn live(
         caller.require(caller.0.role.sees_events() || caller.0.role == Role::Admin, "see live cameras")?;
     let cameras = service.live.as_ref().map(|live| live.cameras()).unwrap_or_default();
     Ok(Json(cameras.into_iter().filter(|c| who.role == Role::Admin || who.may_see(&c.source_id)).collect()))
+}
+
+/// A rule as the API shows it: never its secret.
+#[derive(Debug, serde::Serialize)]
+pub struct RuleView {
+    #[serde(flatten)]
+    pub rule: AlertRule,
+    /// `config` (the config file's: changed there) or `api`.
+    pub origin: &'static str,
+}
+
+fn book(service: &Service) -> Result<&RuleBook, ApiError> {
+    service
+        .alert_rules
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "alerts are not run by this service"))
+}
+
+fn view(mut rule: AlertRule, origin: &'static str) -> RuleView {
+    rule.secret = rule.secret.map(|_| "(set)".into());
+    RuleView { rule, origin }
+}
+
+#[utoipa::path(get, path = "/v1/alerts/rules", responses((status = 200, description = "the alert rules the caller's agency has (admins: all), without secrets")))]
+pub async fn rules(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<Vec<RuleView>>, ApiError> {
+    let who = caller.require(caller.0.role.sees_holds(), "see alert rules: supervisors and admins")?.clone();
+    blocking(move || {
+        let book = book(&service)?;
+        let agency = who.agency.as_ref().map(|a| a.name.as_str());
+        let mine = |rule: &AlertRule| who.role == Role::Admin || rule.agency.as_deref() == agency;
+        let configured = book.configured().iter().filter(|r| mine(r)).map(|r| view(r.clone(), "config"));
+        let stored: Vec<RuleView> =
+            book.stored()?.into_iter().filter(|r| mine(r)).map(|r| view(r, "api")).collect();
+        Ok(Json(configured.chain(stored).collect()))
+    })
+    .await
+}
+
+#[utoipa::path(put, path = "/v1/alerts/rules/{name}", params(("name" = String, Path)),
+    responses((status = 200, description = "saved; detectors and notifiers follow within seconds"),
+        (status = 400, description = "a rule that cannot work, said why"), (status = 403, description = "not a supervisor of the rule's agency")))]
+pub async fn put_rule(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(mut rule): Body<AlertRule>,
+) -> Result<Json<RuleView>, ApiError> {
+    let who = caller
+        .require(caller.0.role.places_holds(), "make alert rules: supervisors, for their agency")?
+        .clone();
+    let agency = who.agency.as_ref().map(|a| a.name.clone());
+    if rule.name != name {
+        return Err(ApiError::bad_request(format!(
+            "the rule is named '{}' but the path says '{name}'",
+            rule.name
+        )));
+    }
+    if rule.agency.is_some() && rule.agency != agency {
+        return Err(ApiError::forbidden("a supervisor makes rules for their own agency only"));
+    }
+    // The service's environment is not the caller's to name, and a hook made through the API
+    // gets TLS: alerts carry event data.
+    if rule.secret_env.is_some() {
+        return Err(ApiError::bad_request("secret_env is for the config file: give secret"));
+    }
+    if rule.webhook.as_deref().is_some_and(|url| !url.starts_with("https://")) {
+        return Err(ApiError::bad_request("a webhook made through the API must be https://"));
+    }
+    rule.agency = agency;
+    blocking(move || {
+        let book = book(&service)?;
+        let agencies = &service.access.agencies;
+        if let Some(existing) = book.get(&name)?
+            && existing.agency != rule.agency
+        {
+            return Err(ApiError::forbidden("that rule belongs to another agency"));
+        }
+        book.put(&rule, agencies).map_err(|e| match e {
+            canvass_alerts::AlertError::Store(e) => ApiError::from(e),
+            rule_error => ApiError::bad_request(rule_error.to_string()),
+        })?;
+        let shown = view(rule, "api");
+        service.audit(
+            &who,
+            "alert_rule_set",
+            None,
+            serde_json::to_value(&shown).unwrap_or_default(),
+            None,
+        )?;
+        Ok(Json(shown))
+    })
+    .await
+}
+
+#[utoipa::path(delete, path = "/v1/alerts/rules/{name}", params(("name" = String, Path)), responses((status = 204)))]
+pub async fn delete_rule(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let who = caller
+        .require(caller.0.role.places_holds(), "remove alert rules: supervisors, for their agency")?
+        .clone();
+    blocking(move || {
+        let book = book(&service)?;
+        let agency = who.agency.as_ref().map(|a| a.name.clone());
+        if book.configured().iter().any(|r| r.name == name) {
+            return Err(ApiError::new(StatusCode::CONFLICT, "a rule of the config file: remove it there"));
+        }
+        match book.get(&name)? {
+            Some(rule) if rule.agency == agency => {}
+            // Another agency's rule is not there, as far as this caller can tell.
+            _ => return Err(ApiError::not_found(format!("no alert rule {name}"))),
+        }
+        book.remove(&name)?;
+        service.audit(&who, "alert_rule_removed", None, serde_json::json!({ "rule": name }), None)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }

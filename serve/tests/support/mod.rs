@@ -45,6 +45,7 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
         users: vec![
             user("ana", Role::Investigator, Some("north-pd")),
             user("sam", Role::Supervisor, Some("north-pd")),
+            user("sue", Role::Supervisor, Some("south-pd")),
             user("bo", Role::Investigator, Some("south-pd")),
             user("root", Role::Admin, None),
             user("olga", Role::Owner, None),
@@ -53,7 +54,21 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
     };
     access.validate().unwrap();
     let settings = ServeSettings { janitor_interval_s: 0, ..settings };
+    // One rule from the config file; supervisors add theirs through the API.
+    let configured = canvass_alerts::AlertRule {
+        name: "north-guns".into(),
+        query: "firearm".into(),
+        webhook: None,
+        secret: None,
+        secret_env: None,
+        min_confidence: None,
+        agency: Some("north-pd".into()),
+        sources: Vec::new(),
+        cooldown_s: 0,
+    };
+    let rules = canvass_alerts::RuleBook::new(store.clone(), vec![configured]);
     let mut service = Service::new(store, access, settings, audit_key());
+    service.alert_rules = Some(rules);
     service.signing_key = Some(signing_key());
     let service = Arc::new(service);
     let runtime = tokio::runtime::Runtime::new().unwrap();
