@@ -1,9 +1,9 @@
 //! The decode loop: packets from one opened input, through the decoder, to sampled frames.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, FrameMessage, ImageEncoding};
+use canvass_schemas::{FRAME_SCHEMA_VERSION, FrameHeader, FrameMessage, ImageEncoding, WallClockSource};
 use canvass_transport::FrameSink;
 use chrono::Utc;
 use ffmpeg_next::codec::threading;
@@ -35,6 +35,9 @@ pub(crate) enum SessionEnd {
 }
 
 /// State that lives across reconnects of one input.
+/// How long a live clock keeps following its frames' arrival.
+const ANCHOR_WINDOW_US: i64 = 10_000_000;
+
 pub(crate) struct RunState {
     input: String,
     source_id: String,
@@ -44,6 +47,13 @@ pub(crate) struct RunState {
     pub(crate) reconnects: u32,
     /// Media time lost to reconnects: the stream ran on while nothing was received.
     missed_us: i64,
+    /// A live input: its frames arrive as they happen.
+    pub(crate) live: bool,
+    /// A live input's clock of the ingest time follows its frames' arrival: opening a stream
+    /// reads ahead (probing) and decodes that backlog in a burst, so the moment it opened is
+    /// later than its first frame arrived. Media time 0 is taken as the earliest `now - media
+    /// time` over the first frames, which no frame can have arrived before.
+    anchor_to_arrival: bool,
     codec: String,
     width: u32,
     height: u32,
@@ -71,6 +81,8 @@ impl RunState {
             corrupt_packets: 0,
             reconnects: 0,
             missed_us: 0,
+            live: false,
+            anchor_to_arrival: false,
             codec: String::new(),
             width: 0,
             height: 0,
@@ -196,6 +208,7 @@ pub(crate) fn run_session(
         let tag = container_tag.or_else(|| stream.metadata().get("creation_time").map(str::to_string));
         let clock = WallClock::resolve(config.start, tag.as_deref(), Utc::now());
         tracing::info!(input = %state.input, source = ?clock.source, origin = %clock.origin.to_rfc3339(), "wall clock");
+        state.anchor_to_arrival = state.live && clock.source == WallClockSource::Ingest;
         state.wall_clock = Some(clock);
         state.frame_interval_us = frame_rate.map_or(FALLBACK_FRAME_INTERVAL_US, |r| (1e6 / r).round() as i64);
         state.sampler = Some(FrameSampler::new(config.fps, state.frame_interval_us));
@@ -310,6 +323,20 @@ impl Session<'_> {
         state.last_stream_ts_us = Some(state.last_stream_ts_us.map_or(ts_us, |t| t.max(ts_us)));
         let start = *self.stream_start_us.get_or_insert(ts_us);
         let media_time_us = state.session_offset_us + (ts_us - start);
+        if state.anchor_to_arrival
+            && let Some(clock) = &mut state.wall_clock
+        {
+            // This frame came now: media time 0 was at most `media_time_us` ago, in wall time
+            // and for the reconnect arithmetic alike.
+            let arrived_at_zero = Utc::now() - chrono::Duration::microseconds(media_time_us.max(0));
+            if arrived_at_zero < clock.origin {
+                clock.origin = arrived_at_zero;
+                let ago = Duration::from_micros(media_time_us.max(0) as u64);
+                state.first_open = Some(Instant::now().checked_sub(ago).unwrap_or_else(Instant::now));
+            }
+            // A few seconds in, the backlog is long decoded and frames come as they happen.
+            state.anchor_to_arrival = media_time_us < ANCHOR_WINDOW_US;
+        }
         if state.last_media_us.is_none_or(|last| media_time_us > last) {
             state.last_media_us = Some(media_time_us);
         }

@@ -217,6 +217,7 @@ pub fn ingest(
     let is_url = matches!(spec, InputSpec::Url { .. });
     let name = config.input_name.clone().unwrap_or_else(|| spec.display_name());
     let mut state = decode::RunState::new(name, source_id.to_string());
+    state.live = live;
     let mut failed_attempts = 0u32;
     loop {
         if config.stop.load(Ordering::Relaxed) {

@@ -131,3 +131,36 @@ fn wrong_credentials_are_refused_at_once_and_right_ones_stream() {
         "credentials never travel with frames"
     );
 }
+
+/// Keeps when each frame's header says it was seen, and when it really reached the sink.
+#[derive(Default)]
+struct ArrivalSink {
+    seen: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl canvass_transport::FrameSink for ArrivalSink {
+    fn send(
+        &mut self,
+        frame: canvass_schemas::FrameMessage,
+    ) -> Result<(), canvass_transport::TransportError> {
+        self.seen.push((frame.header.wall_time, chrono::Utc::now()));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_live_frame_is_never_dated_after_it_arrived() {
+    // Opening a stream reads ahead to learn its format: a clock started at the open would date
+    // every frame late by that much (measured: 0.76 s on this server), and alerts with it.
+    let server = RtspServer::start(&sample_video("pistol_range.mp4"), None);
+    let spec = canvass_ingest::InputSpec::parse(&server.url(None));
+    let mut sink = ArrivalSink::default();
+    let report =
+        canvass_ingest::ingest(&spec, "gate", &live(stop_after(4.0)), &mut sink, &mut |_| {}).unwrap();
+    assert_eq!(report.wall_clock_source(), canvass_schemas::WallClockSource::Ingest);
+    assert!(sink.seen.len() >= 4);
+    for (dated, arrived) in &sink.seen {
+        let late = (*dated - *arrived).num_milliseconds();
+        assert!(late <= 100, "a frame dated {late} ms after it arrived");
+    }
+}
