@@ -1,6 +1,7 @@
 //! A one-machine distributed deployment for tests: a real Kafka-protocol broker (tansu, in
 //! memory, or with its log in its own S3 server where it must survive a restart), an S3 server
 //! for the events (s3s-fs), and the `canvass` workers as child processes.
+#![allow(dead_code)] // two test binaries use different parts
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;

@@ -288,3 +288,21 @@ export async function setCondition(token: string, id: string, active: boolean): 
 export async function myCameras(token: string): Promise<CameraHit[]> {
   return (await call({ token }, "/v1/cameras")).json();
 }
+
+/** A live camera's health (`GET /v1/live`). */
+export interface CameraHealth {
+  source_id: string;
+  url: string;
+  state: "connecting" | "streaming" | "refused_by_owner" | "failed" | "stopped";
+  connected: boolean;
+  fps_in: number;
+  lag_s: number;
+  last_frame_at?: string | null;
+  frames_sampled: number;
+  reconnects: number;
+  error?: string;
+}
+
+export async function liveCameras(session: Session): Promise<CameraHealth[]> {
+  return (await call(session, "/v1/live")).json();
+}

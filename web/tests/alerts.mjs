@@ -52,6 +52,13 @@ console.log(`banner after ${await banner.getAttribute("data-latency-ms")} ms`);
 await investigator.screenshot({ path: join(shots, "11-alert.png") });
 check((await investigator.locator("#alerts .alert").count()) === 1, "one banner per track");
 
+console.log("- the live camera's health");
+await investigator.getByRole("tab", { name: "Camera map" }).click();
+const row = investigator.locator('#live-cameras tr[data-source="north-gate"]');
+await row.waitFor();
+check((await row.locator(".state").innerText()) === "streaming", `live camera: ${await row.innerText()}`);
+await investigator.screenshot({ path: join(shots, "13-live-cameras.png"), fullPage: true });
+
 console.log("- the owner stops sharing");
 await owner.getByRole("button", { name: "Stop live sharing" }).click();
 await owner.getByRole("button", { name: "Share live now (emergency)" }).waitFor();

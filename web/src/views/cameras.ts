@@ -1,9 +1,10 @@
-// Registered cameras near an incident, their access level and whom to ask for footage. The map
-// needs no tile server: without one the points stand on a plain background.
+// Registered cameras near an incident, their access level and whom to ask for footage, and how
+// the live cameras are doing. The map needs no tile server: without one the points stand on a
+// plain background.
 
 import L from "leaflet";
-import { type CameraHit, type Session, cameras } from "../api";
-import { clear, el, showError, showStatus } from "../dom";
+import { type CameraHit, type Session, cameras, liveCameras } from "../api";
+import { clear, el, showError, showStatus, when } from "../dom";
 
 const ACCESS_LABEL: Record<CameraHit["access"], string> = {
   registry_only: "registry only",
@@ -29,7 +30,9 @@ export async function showCameras(panel: HTMLElement, session: Session) {
   ]);
   const mapNode = el("div", { id: "map", role: "region", "aria-label": "camera map" });
   const list = el("table", { id: "camera-list", class: "list" });
-  panel.append(form, status, el("div", { class: "map-layout" }, [mapNode, list]));
+  const live = el("table", { id: "live-cameras", class: "list" });
+  panel.append(form, status, el("div", { class: "map-layout" }, [mapNode, list]), live);
+  void showLive(session, live);
 
   // Centre on the registered cameras until an incident point is given.
   const map = L.map(mapNode, { attributionControl: false }).setView([0, 0], 2);
@@ -89,4 +92,41 @@ export async function showCameras(panel: HTMLElement, session: Session) {
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STATE_LABEL: Record<string, string> = {
+  connecting: "connecting",
+  streaming: "streaming",
+  refused_by_owner: "not shared by its owner",
+  failed: "failed",
+  stopped: "stopped",
+};
+
+/** The live cameras' health, refreshed every 5 s while the table is on the page. */
+async function showLive(session: Session, table: HTMLTableElement) {
+  while (table.isConnected) {
+    try {
+      const cameras = await liveCameras(session);
+      clear(table);
+      if (cameras.length > 0) {
+        table.append(
+          el("caption", {}, ["Live cameras"]),
+          el("tr", {}, ["Camera", "State", "Frames/s", "Behind", "Last frame", "Why not"].map((h) => el("th", { scope: "col" }, [h]))),
+          ...cameras.map((c) =>
+            el("tr", { "data-source": c.source_id }, [
+              el("td", {}, [c.source_id]),
+              el("td", { class: "state" }, [STATE_LABEL[c.state] ?? c.state]),
+              el("td", {}, [c.fps_in.toFixed(1)]),
+              el("td", {}, [`${c.lag_s.toFixed(1)} s`]),
+              el("td", {}, [c.last_frame_at ? when(c.last_frame_at) : "never"]),
+              el("td", {}, [c.error ?? ""]),
+            ]),
+          ),
+        );
+      }
+    } catch {
+      return; // a role that sees no live cameras: no table
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
 }
