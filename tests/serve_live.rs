@@ -35,6 +35,24 @@ fn camera_health(port: u16) -> serde_json::Value {
     live.json()[0].clone()
 }
 
+/// A `[[users]]` entry.
+fn user(name: &str, role: &str, agency: Option<&str>, token: &str) -> String {
+    let agency = agency.map(|a| format!("agency = \"{a}\"\n")).unwrap_or_default();
+    format!(
+        "[[users]]\nname = \"{name}\"\nrole = \"{role}\"\n{agency}token_sha256 = \"{}\"\n\n",
+        canvass_governance::access::token_hash(token)
+    )
+}
+
+/// The config file in `dir`: the north's agency, its investigator nina, and `more`.
+fn north_config(dir: &std::path::Path, more: &str) -> std::path::PathBuf {
+    let path = dir.join("canvass.toml");
+    let north = "[[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n";
+    let nina = user("nina", "investigator", Some("north"), NORTH);
+    std::fs::write(&path, format!("{north}{nina}{more}")).unwrap();
+    path
+}
+
 #[test]
 fn a_firearm_on_a_live_rtsp_camera_alerts_its_agency_once_and_the_owner_can_stop_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,30 +68,19 @@ fn a_firearm_on_a_live_rtsp_camera_alerts_its_agency_once_and_the_owner_can_stop
     let camera = RtspServer::start(&dir.path().join("camera.mp4"), Some(("viewer", "cam-pass")));
     let (north_url, north_hook) = hook(Vec::new());
     let (south_url, south_hook) = hook(Vec::new());
-    let config = dir.path().join("canvass.toml");
-    let user = |name: &str, role: &str, agency: Option<&str>, token: &str| {
-        let agency = agency.map(|a| format!("agency = \"{a}\"\n")).unwrap_or_default();
-        format!(
-            "[[users]]\nname = \"{name}\"\nrole = \"{role}\"\n{agency}token_sha256 = \"{}\"\n\n",
-            canvass_governance::access::token_hash(token)
-        )
-    };
-    std::fs::write(
-        &config,
-        format!(
+    let config = north_config(
+        dir.path(),
+        &format!(
             "[alerting]\nfirst_retry_s = 0.1\n\n\
-             [[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n\
-             [[agencies]]\nname = \"south\"\nsources = [\"south-*\"]\n\n{}{}{}\
+             [[agencies]]\nname = \"south\"\nsources = [\"south-*\"]\n\n{}{}\
              [[alerts]]\nname = \"north-firearm\"\nquery = \"firearm\"\nagency = \"north\"\nwebhook = \"{north_url}\"\nsecret = \"{SECRET}\"\n\n\
              [[alerts]]\nname = \"south-firearm\"\nquery = \"firearm\"\nagency = \"south\"\nwebhook = \"{south_url}\"\nsecret = \"south-dispatch-secret-0123\"\n\n\
              [[cameras]]\nsource_id = \"north-gate\"\nurl = \"{}\"\n",
-            user("nina", "investigator", Some("north"), NORTH),
             user("sam", "investigator", Some("south"), SOUTH),
             user("olga", "owner", None, OWNER),
             camera.url(Some(("viewer", "cam-pass"))),
         ),
-    )
-    .unwrap();
+    );
     let data = dir.path().join("data");
     let server = Serve::start(&config, &data, &[], &dir.path().join("serve.log"));
     let port = server.port;
@@ -187,21 +194,15 @@ fn the_page_shows_a_banner_when_the_owner_shares_the_camera_live() {
         registration,
     };
     registry.register(&registered).unwrap();
-    let config = dir.path().join("canvass.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n\
-             [[users]]\nname = \"nina\"\nrole = \"investigator\"\nagency = \"north\"\ntoken_sha256 = \"{}\"\n\n\
-             [[users]]\nname = \"olga\"\nrole = \"owner\"\ntoken_sha256 = \"{}\"\n\n\
-             [[alerts]]\nname = \"north-firearm\"\nquery = \"firearm\"\nagency = \"north\"\n\n\
+    let config = north_config(
+        dir.path(),
+        &format!(
+            "{}[[alerts]]\nname = \"north-firearm\"\nquery = \"firearm\"\nagency = \"north\"\n\n\
              [[cameras]]\nsource_id = \"north-gate\"\nurl = \"{}\"\n",
-            canvass_governance::access::token_hash(NORTH),
-            canvass_governance::access::token_hash(OWNER),
+            user("olga", "owner", None, OWNER),
             camera.url(None),
         ),
-    )
-    .unwrap();
+    );
     let server = Serve::start(
         &config,
         &data,
@@ -233,17 +234,10 @@ fn the_page_shows_a_banner_when_the_owner_shares_the_camera_live() {
 #[test]
 fn a_camera_url_that_cannot_be_a_stream_stops_serve_at_start_with_why() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("canvass.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[agencies]]\nname = \"north\"\nsources = [\"north-*\"]\n\n\
-             [[users]]\nname = \"nina\"\nrole = \"investigator\"\nagency = \"north\"\ntoken_sha256 = \"{}\"\n\n\
-             [[cameras]]\nsource_id = \"north-gate\"\nurl = \"rtsp//viewer:cam-pass@10.0.0.5/h264\"\n",
-            canvass_governance::access::token_hash(NORTH),
-        ),
-    )
-    .unwrap();
+    let config = north_config(
+        dir.path(),
+        "[[cameras]]\nsource_id = \"north-gate\"\nurl = \"rtsp//viewer:cam-pass@10.0.0.5/h264\"\n",
+    );
     let out = canvass()
         .arg("--config")
         .arg(&config)
