@@ -101,6 +101,14 @@ impl Notifier {
         }
     }
 
+    /// The process is stopping (Ctrl-C): queued alerts and retries go to the dead letters
+    /// instead of holding the exit up (a request under way still gets its answer or timeout).
+    pub fn abandon(&self) {
+        for hook in self.hooks.lock().expect("hooks lock").values() {
+            hook.abandon();
+        }
+    }
+
     /// Waits for every queued webhook request to be delivered or dead-lettered.
     pub fn finish(self) {
         let hooks = self.hooks.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());

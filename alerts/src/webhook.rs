@@ -3,6 +3,7 @@
 //! by `canvass alerts dead` and the API). Detection never waits on a hook.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -62,6 +63,8 @@ pub fn dead_letters(store: &Store) -> Result<Vec<DeadLetter>, StoreError> {
 
 /// What a hook's thread needs besides its queue.
 struct Hook {
+    /// Set when the process is stopping: what is left is dead-lettered, not tried again.
+    abandoned: AtomicBool,
     rule: String,
     url: String,
     secret: Vec<u8>,
@@ -86,7 +89,15 @@ impl WebhookSender {
         store: Store,
         audit: Arc<AuditLog<Store>>,
     ) -> Self {
-        let hook = Arc::new(Hook { rule: rule.into(), url: url.into(), secret, retry, store, audit });
+        let hook = Arc::new(Hook {
+            abandoned: AtomicBool::new(false),
+            rule: rule.into(),
+            url: url.into(),
+            secret,
+            retry,
+            store,
+            audit,
+        });
         let (queue, alerts) = sync_channel(QUEUE);
         let worker = hook.clone();
         let thread = std::thread::Builder::new()
@@ -114,6 +125,11 @@ impl WebhookSender {
                 self.hook.dead_letter(alert, 0, "the hook's queue is full: it has been failing for a while")
             }
         }
+    }
+
+    /// Gives up on what is queued and on retries: each goes to the dead letters instead.
+    pub(crate) fn abandon(&self) {
+        self.hook.abandoned.store(true, Ordering::Relaxed);
     }
 
     /// Stops taking alerts and waits for those queued to be delivered or dead-lettered.
@@ -144,8 +160,15 @@ impl Hook {
         let mut last_error = String::new();
         for attempt in 1..=self.retry.attempts.max(1) {
             if attempt > 1 {
-                std::thread::sleep(delay);
+                self.sleep_unless_abandoned(delay);
                 delay = delay.saturating_mul(2);
+            }
+            if self.abandoned.load(Ordering::Relaxed) {
+                let why = match last_error.as_str() {
+                    "" => "canvass stopped before the hook was tried".to_string(),
+                    tried => format!("canvass stopped while retrying: {tried}"),
+                };
+                return self.dead_letter(alert, attempt - 1, &why);
             }
             let answer = agent
                 .post(&self.url)
@@ -173,6 +196,13 @@ impl Hook {
             tracing::warn!(rule = %self.rule, attempt, "webhook: {last_error}");
         }
         self.dead_letter(alert, self.retry.attempts.max(1), &last_error);
+    }
+
+    fn sleep_unless_abandoned(&self, delay: Duration) {
+        let until = std::time::Instant::now() + delay;
+        while std::time::Instant::now() < until && !self.abandoned.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn dead_letter(&self, alert: Alert, attempts: u32, why: &str) {

@@ -144,3 +144,37 @@ fn a_rule_made_while_running_is_followed_by_the_engine_and_the_notifier_and_so_i
     assert_eq!(received.len(), 1, "the notifier started the new rule's hook");
     assert!(received[0].signed_by(SECRET.as_bytes()));
 }
+
+#[test]
+fn alerts_left_when_the_process_stops_become_dead_letters_instead_of_holding_it_up() {
+    let (url, received) = hook(vec![Answer::Hang; 10]);
+    let (_dir, store, audit, rules) = setup(&url);
+    let retry = RetryPolicy {
+        attempts: 5,
+        first_delay: Duration::from_secs(30),
+        timeout: Duration::from_millis(500),
+    };
+    let notifier = Notifier::start(&rules, &store, &audit, &retry);
+    for alert in gun_alerts(&rules, 3) {
+        notifier.deliver(alert);
+    }
+    // The first request is under way (the hook never answers); then Ctrl-C.
+    while received.lock().unwrap().is_empty() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    notifier.abandon();
+    notifier.finish();
+    assert_eq!(received.lock().unwrap().len(), 1, "nothing tried again, nothing new tried");
+    let dead = dead_letters(&store).unwrap();
+    assert_eq!(dead.len(), 3, "every opened alert is kept");
+    let reasons: Vec<(u32, &str)> = dead.iter().map(|d| (d.attempts, d.last_error.as_str())).collect();
+    assert!(
+        reasons
+            .iter()
+            .filter(|(n, why)| *n == 0 && why.contains("stopped before the hook was tried"))
+            .count()
+            == 2,
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|(n, why)| *n == 1 && why.contains("stopped while retrying")), "{reasons:?}");
+}

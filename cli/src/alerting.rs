@@ -55,6 +55,11 @@ pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Aler
 }
 
 impl EmbeddedAlerts {
+    /// Ctrl-C: what the hooks have not taken yet becomes dead letters (see `Notifier::abandon`).
+    pub fn abandon(&self) {
+        self.notifier.abandon();
+    }
+
     /// Waits for the webhooks to be delivered or dead-lettered (the detector stage, which
     /// held the other handle on the notifier, has finished); returns how many tracks raised an alert.
     pub fn finish(self) -> u64 {

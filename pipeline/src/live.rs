@@ -61,6 +61,8 @@ const LIVE_SCHEMES: &[&str] = &["rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", 
 
 /// No frame for this long: the camera counts as disconnected (it is being reconnected).
 const STALE: Duration = Duration::from_secs(3);
+/// The frame rate is measured from this long after a stream opens.
+const RATE_AFTER_OPEN: Duration = Duration::from_secs(2);
 /// Wait after a failure other than the owner's refusal before trying again.
 const RETRY_FAILED: Duration = Duration::from_secs(10);
 
@@ -182,7 +184,11 @@ fn run_camera(
                         t.rate_from = Some((now, p.frames_decoded));
                     }
                     Some(_) => {}
-                    None => t.rate_from = Some((now, p.frames_decoded)),
+                    // Not from the open: FFmpeg decodes what it read ahead in a burst first.
+                    None if opened.elapsed() >= RATE_AFTER_OPEN => {
+                        t.rate_from = Some((now, p.frames_decoded))
+                    }
+                    None => {}
                 }
                 t.health.state = LiveState::Streaming;
                 t.health.error = None;

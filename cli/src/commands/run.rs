@@ -210,6 +210,9 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let summary = stage.finish()?;
     print_summary(&outcomes, &summary, &file.object_base());
     if let Some(alerts) = alerts {
+        if config.stop.load(Ordering::Relaxed) {
+            alerts.abandon();
+        }
         eprintln!("alerts: {} tracks matched an alert rule", alerts.finish());
     }
     if let Some(path) = &args.summary {

@@ -188,7 +188,8 @@ impl Realtime {
         Ok(Realtime { notifier, cameras: Some(Arc::new(Cameras(cameras))), stage: Some(stage), topic: None })
     }
 
-    /// Stops the cameras, writes what their tracks left, and lets the webhooks finish.
+    /// Stops the cameras, writes what their tracks left, and hands what the webhooks have not
+    /// taken to the dead letters.
     fn finish(self) {
         if let Some((stop, reader)) = self.topic {
             stop.store(true, Ordering::Relaxed);
@@ -202,7 +203,9 @@ impl Realtime {
         {
             tracing::error!("live cameras: the last events could not be written: {e}");
         }
+        // Stopping: what the hooks have not taken becomes dead letters, not a held-up exit.
         if let Some(notifier) = self.notifier.and_then(Arc::into_inner) {
+            notifier.abandon();
             notifier.finish();
         }
     }
