@@ -67,6 +67,9 @@ struct Hook {
     abandoned: AtomicBool,
     rule: String,
     url: String,
+    /// The hook as dead letters and the audit log name it: no credentials, no query (often a
+    /// token).
+    shown_url: String,
     secret: Vec<u8>,
     retry: RetryPolicy,
     store: Store,
@@ -93,6 +96,7 @@ impl WebhookSender {
             abandoned: AtomicBool::new(false),
             rule: rule.into(),
             url: url.into(),
+            shown_url: canvass_schemas::strip_credentials(url).split('?').next().unwrap_or("").to_string(),
             secret,
             retry,
             store,
@@ -209,11 +213,7 @@ impl Hook {
         tracing::error!(rule = %self.rule, alert = %alert.alert_id, "webhook gave up after {attempts} tries: {why}");
         let letter = DeadLetter {
             rule: self.rule.clone(),
-            webhook: canvass_schemas::strip_credentials(&self.url)
-                .split('?')
-                .next()
-                .unwrap_or("")
-                .to_string(),
+            webhook: self.shown_url.clone(),
             attempts,
             last_error: why.to_string(),
             failed_at: Utc::now(),
@@ -239,7 +239,7 @@ impl Hook {
                 "alert_id": alert.alert_id,
                 "event_id": alert.event.event_id,
                 "source_id": alert.event.source_id,
-                "notified": canvass_schemas::strip_credentials(&self.url).split('?').next().unwrap_or(""),
+                "notified": self.shown_url,
                 "attempts": attempts,
                 "error": error,
             }),

@@ -10,11 +10,12 @@
 //! `benches/alert-bench` builds what this needs and runs it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use canvass_alerts::testing::{Received, hook, listen_sse};
+use canvass_benches::{Process, free_port, wait_for_port};
 use canvass_ingest::testing::RtspServer;
 use canvass_store::testing::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use clap::Parser;
@@ -56,15 +57,14 @@ fn main() -> anyhow::Result<()> {
         let camera = RtspServer::start(&camera_clip, None);
         let (url, webhooks) = hook(Vec::new());
         let rule = format!(
-            "[[alerts]]\nname = \"firearm\"\nquery = \"firearm\"\nagency = \"metro\"\nwebhook = \"{url}\"\nsecret = \"{SECRET}\"\n\n"
+            "\n[[alerts]]\nname = \"firearm\"\nquery = \"firearm\"\nagency = \"bench\"\nwebhook = \"{url}\"\nsecret = \"{SECRET}\"\n\n"
         );
-        let access = format!(
-            "[[agencies]]\nname = \"metro\"\nsources = [\"*\"]\n\n[[users]]\nname = \"ana\"\nrole = \"investigator\"\nagency = \"metro\"\ntoken_sha256 = \"{}\"\n\n",
-            canvass_governance_token_hash(TOKEN)
-        );
+        let access = canvass_benches::investigator_config(TOKEN);
         let cameras = format!("[[cameras]]\nsource_id = \"gate\"\nurl = \"{}\"\n", camera.url(None));
-        let port = free_port();
+        let port = free_port()?;
         let mut processes = Vec::new();
+        // The distributed mode's bucket, stopped with the mode.
+        let mut bucket = None;
         match mode.as_str() {
             "embedded" => {
                 let config = work.path().join("c.toml");
@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
             "distributed" => {
                 let tansu = args.tansu.clone().context("--tansu (or CANVASS_TANSU): the broker to use")?;
                 let s3 = S3Server::start();
-                let kafka = free_port();
+                let kafka = free_port()?;
                 let address = format!("tcp://127.0.0.1:{kafka}");
                 let broker = Command::new(tansu)
                     .args([
@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()?;
-                processes.push(Running(broker));
+                processes.push(Process(broker));
                 wait_for_port(kafka)?;
                 let config = work.path().join("c.toml");
                 std::fs::write(
@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
                 wait_for_port(port)?;
                 processes.push(spawn(&args, &config, &["detect"], &s3_env)?);
                 processes.push(spawn(&args, &config, &["ingest", "--cameras"], &s3_env)?);
-                std::mem::forget(s3); // stopped with the process; its folder is temporary
+                bucket = Some(s3);
             }
             other => bail!("unknown mode {other}: embedded or distributed"),
         }
@@ -141,6 +141,7 @@ fn main() -> anyhow::Result<()> {
             .filter_map(|(at, alert)| Some((*at - confirmed_at(alert)?).num_milliseconds() as f64))
             .collect();
         drop(processes);
+        drop(bucket);
         let (p50, p95, max) = (percentile(&hooks, 0.5), percentile(&hooks, 0.95), percentile(&hooks, 1.0));
         println!(
             "| {mode} | {} of {} | {p50:.0} | {p95:.0} | {max:.0} | {:.0} | {:.0} |",
@@ -151,11 +152,6 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn canvass_governance_token_hash(token: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn confirmed_at(alert: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -177,17 +173,7 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-/// A child process, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &Args, config: &Path, command: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Running> {
+fn spawn(args: &Args, config: &Path, command: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Process> {
     let mut cmd = Command::new(&args.canvass);
     cmd.arg("--config").arg(config).args(command).env("CANVASS_ASSETS", &args.assets);
     for key in ["CANVASS_AUDIT_KEY", "CANVASS_DATA_KEY", "CANVASS_SIGNING_KEY"] {
@@ -196,26 +182,11 @@ fn spawn(args: &Args, config: &Path, command: &[&str], env: &[(&str, &str)]) -> 
     for (key, value) in env {
         cmd.env(key, value);
     }
-    Ok(Running(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?))
+    Ok(Process(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?))
 }
 
 fn path(p: &Path) -> String {
     p.display().to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
-}
-
-fn wait_for_port(port: u16) -> anyhow::Result<()> {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(60) {
-            bail!("nothing listens on {port} after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
 }
 
 /// The camera: the pistol clip then 3 s of black, `tracks` times, 640 px wide, H.264 with a

@@ -27,25 +27,34 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A running `canvass serve`, stopped when dropped.
-pub struct Serve(pub Child);
+/// A child process (a `canvass serve`, a worker, a broker), stopped when dropped.
+pub struct Process(pub Child);
 
-impl Serve {
-    /// Spawns `cmd` (a `canvass serve` listening on `port`) and waits until it accepts.
-    pub fn start(cmd: &mut Command, port: u16) -> anyhow::Result<Serve> {
-        let serve = Serve(cmd.spawn()?);
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("canvass serve did not start");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(serve)
+/// A running `canvass serve`.
+pub type Serve = Process;
+
+impl Process {
+    /// Spawns `cmd` (a server listening on `port`) and waits until it accepts.
+    pub fn start(cmd: &mut Command, port: u16) -> anyhow::Result<Process> {
+        let process = Process(cmd.spawn()?);
+        wait_for_port(port)?;
+        Ok(process)
     }
 }
 
-impl Drop for Serve {
+/// Waits until something accepts connections on loopback `port` (30 s at most).
+pub fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("nothing listens on port {port} after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();

@@ -19,15 +19,15 @@ pub fn book(file: &FileConfig, store: &Store) -> anyhow::Result<RuleBook> {
     Ok(RuleBook::new(store.clone(), file.alerts.clone()))
 }
 
-/// The rules as they are now and as they change.
-pub fn live(file: &FileConfig, store: &Store) -> anyhow::Result<LiveRules> {
-    Ok(LiveRules::new(book(file, store)?, file.agencies.clone()))
+/// `book`'s rules as they are now and as they change (each user re-reads on its own).
+pub fn live(file: &FileConfig, book: &RuleBook) -> LiveRules {
+    LiveRules::new(book.clone(), file.agencies.clone())
 }
 
-/// Delivery of the rules' alerts: their webhooks, the page's feed, the audit log in `store`.
-pub fn notifier(file: &FileConfig, store: &Store) -> anyhow::Result<Notifier> {
+/// Delivery of `book`'s alerts: their webhooks, the page's feed, the audit log in `store`.
+pub fn notifier(file: &FileConfig, store: &Store, book: &RuleBook) -> anyhow::Result<Notifier> {
     let audit = Arc::new(AuditLog::new(store.clone(), file.audit_key()?));
-    Ok(Notifier::live(live(file, store)?, store, &audit, &file.alert_retry()?))
+    Ok(Notifier::live(live(file, book), store, &audit, &file.alert_retry()?))
 }
 
 pub struct EmbeddedAlerts {
@@ -38,13 +38,14 @@ pub struct EmbeddedAlerts {
 /// The rules beside an in-process detector stage, wired to a notifier; `None` when there are
 /// no rules at all.
 pub fn embedded(file: &FileConfig, store: &Store) -> anyhow::Result<Option<(Alerting, EmbeddedAlerts)>> {
-    if book(file, store)?.compiled(&file.agencies)?.is_empty() {
+    let book = book(file, store)?;
+    if book.compiled(&file.agencies)?.is_empty() {
         return Ok(None);
     }
-    let notifier = Arc::new(notifier(file, store)?);
+    let notifier = Arc::new(notifier(file, store, &book)?);
     let raised = Arc::new(AtomicU64::new(0));
     let (bus, count) = (notifier.clone(), raised.clone());
-    let alerting = Alerting::new(AlertEngine::live(live(file, store)?), move |alert| {
+    let alerting = Alerting::new(AlertEngine::live(live(file, &book)), move |alert| {
         tracing::info!(rule = %alert.rule, phase = ?alert.phase, event = %alert.event.event_id, "alert");
         if alert.phase == canvass_alerts::TrackPhase::Opened {
             count.fetch_add(1, Ordering::Relaxed);

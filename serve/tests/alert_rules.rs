@@ -1,5 +1,7 @@
-//! Alert rules through the API: a supervisor makes and removes their agency's rules; another
-//! agency, another role, a crafted rule or a rule of the config file cannot be changed that way.
+//! Alerts in the API: a supervisor makes and removes their agency's rules (another agency,
+//! another role, a crafted rule or a rule of the config file cannot be changed that way), and
+//! the alert stream gives each user only their agency's alerts about their jurisdiction, within
+//! their disclosure budget, audited.
 
 mod support;
 
@@ -93,4 +95,79 @@ fn a_supervisor_makes_and_removes_their_agencys_rules_and_nobody_else_can() {
             && actions.contains(&"alert_rule_removed".to_string())
     );
     assert!(actions.iter().filter(|a| *a == "refused").count() >= 10, "each refusal is audited: {actions:?}");
+}
+
+fn alert(id: &str, agency: Option<&str>, source: &str) -> canvass_alerts::Alert {
+    let at = chrono::Utc::now();
+    canvass_alerts::Alert {
+        schema_version: canvass_schemas::ALERT_SCHEMA_VERSION,
+        alert_id: id.into(),
+        rule: "guns".into(),
+        agency: agency.map(String::from),
+        phase: canvass_alerts::TrackPhase::Opened,
+        event: canvass_store::testing::event(source, at, 1),
+        confirmed_at: at,
+        raised_at: at,
+        thumbnail_jpeg_base64: "anBlZw==".into(),
+    }
+}
+
+#[test]
+fn the_alert_stream_keeps_to_the_agency_and_the_disclosure_budget_and_is_audited() {
+    let server = start(ServeSettings { disclosure_budget: 1, ..ServeSettings::default() });
+    let port = server.addr.port();
+    let (ana, bo) = (
+        canvass_alerts::testing::listen_sse(port, "/v1/alerts/stream", "token-ana"),
+        canvass_alerts::testing::listen_sse(port, "/v1/alerts/stream", "token-bo"),
+    );
+    let heard = |who: &canvass_alerts::testing::Heard| who.lock().unwrap().len();
+    let started = std::time::Instant::now();
+    while heard(&ana) == 0 || heard(&bo) == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the streams did not open");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        (ana.lock().unwrap()[0].1["http"].clone(), bo.lock().unwrap()[0].1["http"].clone()),
+        (json!(200), json!(200))
+    );
+    for sent in [
+        alert("a", Some("north-pd"), "north-1"),
+        alert("b", Some("north-pd"), "north-2"),
+        // A crafted alert: another agency's rule about the north's camera, and no rule's
+        // agency on a south camera.
+        alert("c", Some("south-pd"), "north-1"),
+        alert("d", None, "south-1"),
+    ] {
+        server.alerts.publish(sent);
+    }
+    while heard(&ana) < 3 || heard(&bo) < 2 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "alerts did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let got = |who: &canvass_alerts::testing::Heard| -> Vec<(String, String)> {
+        who.lock().unwrap()[1..]
+            .iter()
+            .map(|(_, a)| {
+                (
+                    a["alert_id"].as_str().unwrap().into(),
+                    a["thumbnail_jpeg_base64"].as_str().unwrap_or("").into(),
+                )
+            })
+            .collect()
+    };
+    // One event of budget: the second alert comes without what it shows.
+    assert_eq!(got(&ana), [("a".to_string(), "anBlZw==".to_string()), ("b".into(), String::new())]);
+    assert_eq!(got(&bo), [("d".to_string(), "anBlZw==".to_string())]);
+    let shown: Vec<(String, String)> = audit_log(&server)
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.action == "alert_shown")
+        .map(|e| (e.action.actor, e.action.detail["alert_id"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    for (who, id) in [("ana", "a"), ("ana", "b"), ("bo", "d")] {
+        assert!(shown.contains(&(who.to_string(), id.to_string())), "{who} {id} {shown:?}");
+    }
 }

@@ -45,7 +45,7 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     let settings = args.worker.kafka_with_topics(file)?;
     let worker =
         DetectWorker::new(detector, store.clone(), settings, metrics, Duration::from_secs_f64(interval_s))?
-            .with_alerts(crate::alerting::live(file, &store)?);
+            .with_alerts(crate::alerting::live(file, &crate::alerting::book(file, &store)?));
     worker.run(&stop)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use canvass_alerts::{AlertEngine, Notifier};
+use canvass_alerts::{AlertEngine, Notifier, RuleBook};
 use canvass_detector::Detector;
 use canvass_pipeline::alerting::Alerting;
 use canvass_pipeline::embedded::DetectStage;
@@ -120,9 +120,10 @@ pub fn run(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if let Some(queue) = queue {
         service = service.with_job_queue(queue);
     }
-    let realtime = Realtime::start(&args.detector, file, &store, kafka.as_ref())?;
+    let rules = crate::alerting::book(file, &store)?;
+    let realtime = Realtime::start(&args.detector, file, &store, &rules, kafka.as_ref())?;
     service.alert_feed = realtime.notifier.as_ref().map(|n| n.feed());
-    service.alert_rules = Some(crate::alerting::book(file, &store)?);
+    service.alert_rules = Some(rules);
     service.live = realtime.cameras.clone().map(|c| c as Arc<dyn LiveStatus>);
     let service = Arc::new(service);
     let served = runtime.block_on(async move {
@@ -161,11 +162,12 @@ impl Realtime {
         detector: &DetectorArgs,
         file: &FileConfig,
         store: &Store,
+        rules: &RuleBook,
         kafka: Option<&KafkaSettings>,
     ) -> anyhow::Result<Realtime> {
         let cameras = file.live_cameras()?;
         // Always: supervisors may make rules through the API at any time.
-        let notifier = Arc::new(crate::alerting::notifier(file, store)?);
+        let notifier = Arc::new(crate::alerting::notifier(file, store, rules)?);
         if let Some(kafka) = kafka {
             let topic = Some(read_alerts_topic(kafka, notifier.clone())?);
             return Ok(Realtime { notifier: Some(notifier), cameras: None, stage: None, topic });
@@ -177,7 +179,7 @@ impl Realtime {
         let models =
             Detector::new(detector.config(file)).context("cannot load the models for the live cameras")?;
         let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
-        let engine = AlertEngine::live(crate::alerting::live(file, store)?);
+        let engine = AlertEngine::live(crate::alerting::live(file, rules));
         let alerting = notifier.clone().map(|bus| Alerting::new(engine, move |alert| bus.deliver(alert)));
         let stage =
             DetectStage::start(models, events, None, alerting, |e| tracing::error!("live cameras: {e}"))?;

@@ -16,6 +16,8 @@ use serde_json::Value;
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where the service's alert stream reads from: what a test publishes, subscribers hear.
+    pub alerts: canvass_alerts::AlertFeed,
     pub dir: tempfile::TempDir,
     _runtime: tokio::runtime::Runtime,
 }
@@ -69,13 +71,15 @@ pub fn start_on(store: Store, dir: tempfile::TempDir, settings: ServeSettings) -
     let rules = canvass_alerts::RuleBook::new(store.clone(), vec![configured]);
     let mut service = Service::new(store, access, settings, audit_key());
     service.alert_rules = Some(rules);
+    let alerts = canvass_alerts::AlertFeed::default();
+    service.alert_feed = Some(alerts.clone());
     service.signing_key = Some(signing_key());
     let service = Arc::new(service);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(canvass_serve::serve(service, listener, None, std::future::pending()));
-    Server { addr, dir, _runtime: runtime }
+    Server { addr, alerts, dir, _runtime: runtime }
 }
 
 /// The same service stopped and started again over its data folder.
