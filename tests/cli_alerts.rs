@@ -78,7 +78,7 @@ fn a_weapon_clip_posts_one_signed_webhook_per_firearm_track_and_a_street_clip_no
         assert!(request.signed_by(SECRET.as_bytes()), "every request is signed with the hook's secret");
         assert_eq!(alert["phase"], "opened");
         assert_eq!(alert["rule"], "firearm");
-        assert_eq!(alert["schema_version"], 1);
+        assert_eq!(alert["schema_version"], canvass_schemas::ALERT_SCHEMA_VERSION);
         assert!(!alert["thumbnail_jpeg_base64"].as_str().unwrap().is_empty());
     }
     // Each alert names an event in the lake: the same id from `opened` to `closed`.

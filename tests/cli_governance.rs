@@ -120,6 +120,8 @@ fn camera(
         description: None,
         access,
         condition_active,
+        heading_deg: None,
+        zones: Vec::new(),
     }
     .normalised();
     canvass_governance::registry::Camera {

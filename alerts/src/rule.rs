@@ -61,7 +61,14 @@ impl AlertRule {
         }
         let query = query::parse(&self.query, Utc::now()).map_err(|e| bad(format!("query: {e}")))?;
         if query.after.is_some() || query.before.is_some() {
-            return Err(bad("query: after:/before: do not apply to alerts, which are about now".into()));
+            return Err(bad(
+                "query: after:/before: (and days such as yesterday) do not apply to alerts, which are about now".into(),
+            ));
+        }
+        if query.near.is_some() {
+            return Err(bad(
+                "query: near does not apply to alert rules: name the cameras with camera:ID".into()
+            ));
         }
         if let Some(min) = self.min_confidence
             && !(0.0..=1.0).contains(&min)

@@ -221,6 +221,7 @@ impl Generator {
             model_class: wire_name(&class),
             attributes: Attributes {
                 colour: colour.map(|value| ColourAttribute { value, confidence: 0.4 + 0.2 * confidence }),
+                ..Default::default()
             },
             confidence,
             mean_confidence: confidence * 0.85,

@@ -41,6 +41,19 @@ impl DetectorArgs {
             .unwrap_or_else(|| "models".into())
     }
 
+    /// The detector's configuration with the cameras' headings and zones read from `store`'s
+    /// registry.
+    pub fn config_with_scenes(
+        &self,
+        file: &FileConfig,
+        store: &canvass_store::Store,
+    ) -> anyhow::Result<DetectorConfig> {
+        let mut config = self.config(file);
+        config.scenes = canvass_pipeline::scenes::scenes(store.clone())
+            .map_err(|e| anyhow::anyhow!("cannot read the camera registry for zones and headings: {e}"))?;
+        Ok(config)
+    }
+
     pub fn config(&self, file: &FileConfig) -> DetectorConfig {
         let manifests_dir = self.manifests_dir(file);
         let names: Vec<String> = if !self.models.is_empty() {
@@ -66,6 +79,7 @@ impl DetectorArgs {
                 enabled: !self.no_motion_gate && file.detector.motion_gate.unwrap_or(true),
                 ..MotionConfig::default()
             },
+            scenes: Default::default(),
         }
     }
 }

@@ -50,38 +50,57 @@ fn classify(hue: f32, saturation: f32, value: f32, chroma: f32) -> Colour {
             _ => Colour::Black,
         };
     }
+    let (red, orange, yellow) = names(saturation, value);
     match hue {
         // Red paint runs from orange-red to a magenta-red (hue 320+) under street light; sunlit
         // red washes out to saturation ~0.4; only paler reds read as pink.
-        h if !(15.0..320.0).contains(&h) => {
-            if saturation < 0.3 && value > 0.8 {
-                Colour::Pink
-            } else {
-                Colour::Red
-            }
-        }
-        // Taxi and school-bus "yellow" is an amber at hue 25-45 in real photos; people call it
-        // yellow, so orange is kept for the redder oranges.
-        h if h < 22.0 => {
-            if value < 0.55 {
-                Colour::Brown
-            } else {
-                Colour::Orange
-            }
-        }
-        h if h < 70.0 => {
-            if value < 0.45 {
-                Colour::Brown
-            } else {
-                Colour::Yellow
-            }
-        }
+        h if !(15.0..320.0).contains(&h) => red,
+        h if h < 22.0 => orange,
+        // Taxi and school-bus "yellow" is an amber at hue 25-45 in real photos; most people
+        // call it yellow, so orange is kept for the redder oranges (and shares amber below).
+        h if h < 70.0 => yellow,
         h if h < 165.0 => Colour::Green,
         h if h < 255.0 => Colour::Blue,
         h if h < 285.0 => Colour::Purple,
         _ => Colour::Pink,
     }
 }
+
+/// What red, orange and yellow hues are called at this saturation and brightness: pale red is
+/// pink, dark orange and dark yellow are brown.
+fn names(saturation: f32, value: f32) -> (Colour, Colour, Colour) {
+    let red = if saturation < 0.3 && value > 0.8 { Colour::Pink } else { Colour::Red };
+    let orange = if value < 0.55 { Colour::Brown } else { Colour::Orange };
+    let yellow = if value < 0.45 { Colour::Brown } else { Colour::Yellow };
+    (red, orange, yellow)
+}
+
+/// A pixel's votes: `classify`'s colour, shared with the neighbouring name across the hues
+/// where people disagree (orange-red, amber), so a search for either finds the vehicle: a
+/// linear ramp from all of one name to all of the other across `RED_ORANGE` and `AMBER`.
+fn soft_votes(hue: f32, saturation: f32, value: f32, chroma: f32) -> [(Colour, f32); 2] {
+    let hard = classify(hue, saturation, value, chroma);
+    let (red, orange, yellow) = names(saturation, value);
+    let ramp = |(a, b): (Colour, Colour), (from, to): (f32, f32)| {
+        let t = (hue - from) / (to - from);
+        [(a, 1.0 - t), (b, t)]
+    };
+    if !hard.is_chromatic() {
+        return [(hard, 1.0), (hard, 0.0)];
+    }
+    if (RED_ORANGE.0..RED_ORANGE.1).contains(&hue) {
+        return ramp((red, orange), RED_ORANGE);
+    }
+    if (RED_ORANGE.1..AMBER.1).contains(&hue) {
+        return ramp((orange, yellow), AMBER);
+    }
+    [(hard, 1.0), (hard, 0.0)]
+}
+
+/// Hues (degrees) shared by red and orange, and by orange and yellow (the amber ramp starts
+/// inside orange so that 22, where orange ends, is already part yellow).
+const RED_ORANGE: (f32, f32) = (8.0, 22.0);
+const AMBER: (f32, f32) = (18.0, 38.0);
 
 /// The value (brightness) at the 95th percentile of `frame`: what "bright" means in this light.
 pub fn exposure_reference(frame: &RgbImage) -> f32 {
@@ -101,23 +120,23 @@ pub fn exposure_reference(frame: &RgbImage) -> f32 {
     1.0
 }
 
-const PALETTE: [Colour; 11] = [
-    Colour::Red,
-    Colour::Orange,
-    Colour::Yellow,
-    Colour::Green,
-    Colour::Blue,
-    Colour::Purple,
-    Colour::Pink,
-    Colour::Brown,
-    Colour::White,
-    Colour::Grey,
-    Colour::Black,
-];
+const PALETTE: [Colour; 11] = Colour::ALL;
+
+/// A vehicle's colour: the most likely one, and the distribution it was chosen from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColourReading {
+    pub top: ColourAttribute,
+    /// Each palette colour's share (`Colour::ALL` order), summing to 1; `top` holds the most.
+    pub scores: [f32; 11],
+}
 
 /// Colour of the vehicle in `bbox` (`[x1, y1, x2, y2]` in frame pixels). `None` for a box too
 /// small to judge.
-pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option<ColourAttribute> {
+///
+/// The distribution gives the winning group (paint, or white/grey/black) the winner's
+/// confidence-scaled share and the other group what is left, each split by votes: a taxi whose
+/// pixels split between orange and red answers both, in proportion.
+pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option<ColourReading> {
     let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
     // Body panels: the middle of the box, below the windows and above the wheels and road.
     let x1 = (bbox[0] + w * 0.2).max(0.0) as u32;
@@ -135,36 +154,48 @@ pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option
         for x in x1..x2 {
             let (hue, saturation, value) = hsv(frame.get_pixel(x, y).0);
             let normalised = (value / exposure).min(1.0);
-            let colour = classify(hue, saturation, normalised, saturation * normalised);
             // Glare and deep shadow say little about the paint.
             let reliability =
                 if (normalised > 0.97 && saturation < 0.1) || normalised < 0.1 { 0.3 } else { 1.0 };
             let weight = reliability * tent(x, x1, x2) * tent(y, y1, y2);
-            votes[PALETTE.iter().position(|c| *c == colour).expect("palette is complete")] += weight;
+            for (colour, share) in soft_votes(hue, saturation, normalised, saturation * normalised) {
+                votes[PALETTE.iter().position(|c| *c == colour).expect("palette is complete")] +=
+                    weight * share;
+            }
         }
     }
     let total: f32 = votes.iter().sum();
     if total <= 0.0 {
         return None;
     }
-    let chromatic: f32 = PALETTE.iter().zip(&votes).filter(|(c, _)| is_chromatic(**c)).map(|(_, v)| v).sum();
+    let chromatic: f32 = PALETTE.iter().zip(&votes).filter(|(c, _)| c.is_chromatic()).map(|(_, v)| v).sum();
     let chromatic_share = chromatic / total;
     let painted = chromatic_share >= CHROMATIC_SHARE;
     let (best, score) = PALETTE
         .iter()
         .zip(&votes)
-        .filter(|(c, _)| is_chromatic(**c) == painted)
+        .filter(|(c, _)| c.is_chromatic() == painted)
         .fold((Colour::Black, 0.0), |b, (c, &v)| if v > b.1 { (*c, v) } else { b });
     let (group_total, clarity) = if painted {
         (chromatic, (chromatic_share / 0.6).min(1.0))
     } else {
         (total - chromatic, 1.0 - chromatic_share)
     };
-    Some(ColourAttribute { value: best, confidence: score / group_total * clarity })
-}
-
-fn is_chromatic(colour: Colour) -> bool {
-    !matches!(colour, Colour::White | Colour::Grey | Colour::Black)
+    let other_total = total - group_total;
+    let mut scores = [0f32; 11];
+    for ((colour, votes), share) in PALETTE.iter().zip(votes).zip(&mut scores) {
+        *share = if colour.is_chromatic() == painted {
+            votes / group_total * clarity
+        } else if other_total > 0.0 {
+            votes / other_total * (1.0 - clarity)
+        } else {
+            0.0
+        };
+    }
+    Some(ColourReading {
+        top: ColourAttribute { value: best, confidence: score / group_total * clarity },
+        scores,
+    })
 }
 
 #[cfg(test)]
@@ -176,7 +207,7 @@ mod tests {
     }
 
     fn colour_of(rgb: [u8; 3], exposure: f32) -> Colour {
-        vehicle_colour(&patch(rgb), [0.0, 0.0, 40.0, 40.0], exposure).unwrap().value
+        vehicle_colour(&patch(rgb), [0.0, 0.0, 40.0, 40.0], exposure).unwrap().top.value
     }
 
     #[test]
@@ -214,8 +245,13 @@ mod tests {
                 img.put_pixel(x, y, image::Rgb([128, 128, 128]));
             }
         }
-        let c = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap();
+        let reading = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap();
+        let c = &reading.top;
         assert_eq!(c.value, Colour::Red);
+        let sum: f32 = reading.scores.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "a distribution: {sum}");
+        assert!((reading.scores[0] - c.confidence).abs() < 1e-6, "red's share is its confidence");
+        assert!(reading.scores[9] > 0.1, "the glass's grey keeps what is left: {:?}", reading.scores);
         assert!(c.confidence < 0.9 && c.confidence > 0.5, "{c:?}");
         // A few coloured pixels (a tail light) do not make a grey car red.
         for y in 0..40 {
@@ -223,7 +259,21 @@ mod tests {
                 img.put_pixel(x, y, image::Rgb([128, 128, 128]));
             }
         }
-        assert_eq!(vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().value, Colour::Grey);
+        assert_eq!(vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().top.value, Colour::Grey);
+    }
+
+    #[test]
+    fn an_orange_red_taxi_answers_both_orange_and_red() {
+        // Half the body reads orange, half a redder orange: both colours keep a real share.
+        let mut img = patch([235, 95, 20]);
+        for y in 0..40 {
+            for x in 0..20 {
+                img.put_pixel(x, y, image::Rgb([220, 45, 25]));
+            }
+        }
+        let scores = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().scores;
+        let (red, orange) = (scores[0], scores[1]);
+        assert!(red > 0.3 && orange > 0.3, "red {red}, orange {orange}");
     }
 
     #[test]

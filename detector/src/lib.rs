@@ -4,7 +4,7 @@
 //! `model` (ONNX Runtime session per model), `motion` (which frames need inference at all),
 //! `preprocess` (frame to tensor), `output` (YOLOX,
 //! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `track` (objects across
-//! frames), `pipeline` (all of it for a stream of frame messages).
+//! frames), `scene` (a camera's heading and zones; motion attributes), `pipeline` (all of it for a stream of frame messages).
 
 pub mod colour;
 pub mod face_filter;
@@ -15,6 +15,7 @@ pub mod nms;
 pub mod output;
 pub mod pipeline;
 pub mod preprocess;
+pub mod scene;
 pub mod state;
 pub mod track;
 
@@ -27,6 +28,7 @@ pub use manifest::{ClassMap, Manifest, ManifestError};
 pub use model::Model;
 pub use motion::MotionConfig;
 pub use pipeline::{BatchOutcome, DetectedEvent, Detector, DetectorConfig, TrackNotice};
+pub use scene::{Scene, Scenes, Zone};
 pub use state::StreamState;
 
 #[derive(Debug, thiserror::Error)]

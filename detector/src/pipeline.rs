@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use canvass_schemas::{
     Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
-    FrameMessage, ImageEncoding, TrackPhase,
+    FrameMessage, ImageEncoding, TrackPhase, colour_distribution,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
@@ -16,6 +16,7 @@ use crate::colour::{exposure_reference, vehicle_colour};
 use crate::manifest::Manifest;
 use crate::model::Model;
 use crate::motion::{MotionConfig, MotionGate};
+use crate::scene::{Scene, Scenes};
 use crate::state::StreamState;
 use crate::track::{Observation, Track, Tracker, TrackerConfig};
 use crate::{DetectorError, RawDetection};
@@ -34,6 +35,8 @@ pub struct DetectorConfig {
     pub intra_threads: usize,
     pub tracker: TrackerConfig,
     pub motion: MotionConfig,
+    /// Cameras' headings and zones, by source (from the registry).
+    pub scenes: Scenes,
 }
 
 /// What a batch of frames produced.
@@ -192,6 +195,8 @@ impl Detector {
             let h = &frame.header;
             let exposure = if moved { exposure_reference(image) } else { 0.0 };
             let stream = self.streams.get_mut(&(h.source_id.clone(), h.input.clone())).expect("made above");
+            let scene = self.config.scenes.get(&h.source_id);
+            let zones = scene.map_or(&[][..], |s| &s.zones[..]);
             stream.frame_size = image.dimensions();
             stream.last_sequence = Some(h.sequence);
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
@@ -205,8 +210,16 @@ impl Detector {
                     stream.coasting[m].iter().map(|o| coast(o, frame)).collect()
                 };
                 let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
+                tracker.observe_motion(h.sequence, stream.frame_size, zones);
                 for track in update.closed {
-                    outcome.events.push(to_event(&track, &h.source_id, &h.input, model, stream.frame_size));
+                    outcome.events.push(to_event(
+                        &track,
+                        &h.source_id,
+                        &h.input,
+                        model,
+                        stream.frame_size,
+                        scene,
+                    ));
                 }
                 for index in update.improved {
                     let crop = thumbnail_crop(image, tracker.open_tracks()[index].best.bbox);
@@ -217,7 +230,7 @@ impl Detector {
                     announced.chain(update.updated.iter().map(|i| (TrackPhase::Updated, *i)))
                 {
                     let track = &tracker.open_tracks()[index];
-                    let detected = to_event(track, &h.source_id, &h.input, model, stream.frame_size);
+                    let detected = to_event(track, &h.source_id, &h.input, model, stream.frame_size, scene);
                     outcome.notices.push(TrackNotice { phase, detected });
                 }
             }
@@ -238,9 +251,10 @@ impl Detector {
             return Vec::new();
         };
         let mut events = Vec::new();
+        let scene = self.config.scenes.get(source_id);
         for (model, mut tracker) in self.models.iter().zip(stream.trackers) {
             for track in tracker.finish(&self.config.tracker) {
-                events.push(to_event(&track, source_id, input, model, stream.frame_size));
+                events.push(to_event(&track, source_id, input, model, stream.frame_size, scene));
             }
         }
         events
@@ -304,14 +318,19 @@ impl Detector {
 
 fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessage) -> Observation {
     let class = d.class;
-    let colour =
+    let reading =
         (class.category() == Category::Vehicle).then(|| vehicle_colour(image, d.bbox, exposure)).flatten();
+    let (colour, colours) = match reading {
+        Some(r) => (Some(r.top), colour_distribution(r.scores)),
+        None => (None, Vec::new()),
+    };
     Observation {
         class,
         model_class: d.model_class,
         score: d.score,
         bbox: d.bbox,
         colour,
+        colours,
         sequence: frame.header.sequence,
         media_time_us: frame.header.media_time_us,
         wall_time: frame.header.wall_time,
@@ -375,6 +394,7 @@ fn to_event(
     input: &str,
     model: &Model,
     frame_size: (u32, u32),
+    scene: Option<&Scene>,
 ) -> DetectedEvent {
     let class = track.class();
     let event_id = EventId::derive(
@@ -398,7 +418,17 @@ fn to_event(
         model_class: track.best.model_class.clone(),
         // The best frame shows the object largest and clearest; measured on the traffic clip its
         // colour beat a vote over all of the track's frames (33 vs 28 of 43 right).
-        attributes: Attributes { colour: track.best.colour.clone() },
+        attributes: Attributes {
+            colour: track.best.colour.clone(),
+            colours: track.best.colours.clone(),
+            motion: Some(track.motion.summary(
+                (track.first.bbox, track.first.media_time_us),
+                (track.last.bbox, track.last.media_time_us),
+                frame_size,
+                scene,
+            )),
+            ..Default::default()
+        },
         confidence: track.best.score,
         mean_confidence: track.score_sum / track.frames as f32,
         frames: track.frames,

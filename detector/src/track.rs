@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use canvass_schemas::{Category, ColourAttribute, ObjectClass};
+use canvass_schemas::{Category, ColourAttribute, ColourScore, ObjectClass};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::nms::iou;
+use crate::scene::{MotionTrack, Zone};
 
 #[derive(Debug, Clone)]
 pub struct TrackerConfig {
@@ -50,6 +51,9 @@ pub struct Observation {
     /// Frame pixels, `[x1, y1, x2, y2]`.
     pub bbox: [f32; 4],
     pub colour: Option<ColourAttribute>,
+    /// The colour distribution `colour` was chosen from.
+    #[serde(default)]
+    pub colours: Vec<ColourScore>,
     pub sequence: u64,
     pub media_time_us: i64,
     pub wall_time: DateTime<Utc>,
@@ -76,6 +80,9 @@ pub struct Track {
     /// an event, announced at once (`opened`) long before it closes.
     #[serde(default)]
     pub confirmed: Option<Confirmation>,
+    /// Direction, dwell and zones so far (`Tracker::observe_motion`).
+    #[serde(default)]
+    pub motion: MotionTrack,
 }
 
 /// When and as what a track was confirmed.
@@ -103,6 +110,7 @@ impl Track {
             best_crop: None,
             class_votes: HashMap::new(),
             confirmed: None,
+            motion: MotionTrack::default(),
         };
         track.add(obs);
         track
@@ -276,6 +284,13 @@ impl Tracker {
         }
         let closed = expired.into_iter().filter(|t| is_event(t, config)).collect();
         FrameUpdate { closed, improved, opened, updated }
+    }
+
+    /// Adds the tracks seen in frame `sequence` to their motion, against the scene's zones.
+    pub fn observe_motion(&mut self, sequence: u64, frame: (u32, u32), zones: &[Zone]) {
+        for track in self.open.iter_mut().filter(|t| t.last.sequence == sequence) {
+            track.motion.observe(track.last.bbox, track.last.media_time_us, frame, zones);
+        }
     }
 
     /// Closes every open track (end of input).

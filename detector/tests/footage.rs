@@ -23,6 +23,7 @@ fn detector() -> Detector {
         intra_threads: 0,
         tracker: TrackerConfig::default(),
         motion: canvass_detector::MotionConfig::default(),
+        scenes: Default::default(),
     })
     .unwrap()
 }

@@ -45,6 +45,24 @@ pub struct CameraRegistration {
     /// holds now.
     #[serde(default)]
     pub condition_active: bool,
+    /// Compass heading the camera looks along, degrees (0 north, 90 east): lets events say
+    /// "heading north" instead of only "moving left".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<f32>,
+    /// Named areas of the view (a driveway, a gate), searchable as `zone:NAME`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneDefinition>,
+}
+
+/// A named area of a camera's view: a polygon of 3 to 64 points, each `[x, y]` a fraction
+/// (0 to 1) of the frame's width and height from its top-left corner. An object is in the zone
+/// when the middle of its box's bottom edge (where it touches the ground) is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ZoneDefinition {
+    pub name: String,
+    pub polygon: Vec<[f32; 2]>,
 }
 
 impl CameraRegistration {
@@ -69,6 +87,30 @@ impl CameraRegistration {
             && (source.trim().is_empty() || source.len() > 200)
         {
             return Err("source_id: 1 to 200 characters".into());
+        }
+        if self.heading_deg.is_some_and(|h| !(0.0..360.0).contains(&h)) {
+            return Err("heading_deg: a compass heading from 0 (north) up to 360".into());
+        }
+        if self.zones.len() > 32 {
+            return Err("zones: at most 32 per camera".into());
+        }
+        for zone in &self.zones {
+            if !canvass_schemas::valid_zone_name(&zone.name) {
+                return Err(format!(
+                    "zone '{}': names are 1 to 64 lowercase letters, digits, '-' and '_'",
+                    zone.name
+                ));
+            }
+            let in_frame = zone.polygon.iter().all(|p| p.iter().all(|v| (0.0..=1.0).contains(v)));
+            if !(3..=64).contains(&zone.polygon.len()) || !in_frame {
+                return Err(format!(
+                    "zone '{}': 3 to 64 points, each [x, y] from 0 to 1 of the frame",
+                    zone.name
+                ));
+            }
+        }
+        if self.zones.iter().enumerate().any(|(i, z)| self.zones[..i].iter().any(|o| o.name == z.name)) {
+            return Err("zones: each name once".into());
         }
         if let Some(url) = &self.stream_url
             && (!url.contains("://") || url.len() > 1000)
@@ -363,6 +405,8 @@ mod tests {
                 description: None,
                 access,
                 condition_active,
+                heading_deg: None,
+                zones: Vec::new(),
             },
         }
     }

@@ -24,6 +24,8 @@ fn registration(
         description: None,
         access,
         condition_active: active,
+        heading_deg: None,
+        zones: Vec::new(),
     }
     .normalised()
 }

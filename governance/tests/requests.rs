@@ -31,6 +31,8 @@ fn camera(id: &str, owner: &str) -> Camera {
         description: None,
         access: AccessLevel::Request,
         condition_active: false,
+        heading_deg: None,
+        zones: Vec::new(),
     };
     Camera { id: id.into(), owner: owner.into(), updated_at: Utc::now(), registration }
 }

@@ -75,7 +75,10 @@ fn run_one(
         return Ok(());
     }
     job.checkpoint = None;
-    let detector = match Detector::new(detector.clone()) {
+    // Each job sees the registry as it is when it starts (a zone drawn since counts).
+    let mut detector_config = detector.clone();
+    detector_config.scenes = crate::scenes::scenes(store.clone())?;
+    let detector = match Detector::new(detector_config) {
         Ok(detector) => detector,
         Err(e) => {
             let failed = Err(JobError::Models(e.to_string()));

@@ -26,6 +26,7 @@ pub mod job_runner;
 pub mod jobs;
 pub mod live;
 pub mod metrics;
+pub mod scenes;
 
 use std::path::PathBuf;
 

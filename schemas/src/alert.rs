@@ -1,5 +1,6 @@
 //! Alerts: a confirmed track that matched an alert rule, as it goes to webhooks, the alerts
-//! topic and the page. Versioned like every message (`alert.v1.json`).
+//! topic and the page. Versioned like every message (`alert.v2.json`; v1, before events carried colour
+//! distributions and motion, stays published).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DetectionEvent;
 
-pub const ALERT_SCHEMA_VERSION: u32 = 1;
+pub const ALERT_SCHEMA_VERSION: u32 = 2;
 
 /// Where a track is in its life. One event id through all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,7 @@
 //! The detection event: one object's appearance in one source, from first to last sighting.
-//! Schema: schemas/json/detection_event.v2.json (v1, without `case` and `evidence_sha256`,
-//! stays published beside it; v1 segments are read as events without a case).
+//! Schema: schemas/json/detection_event.v3.json. Older versions stay published beside it and
+//! read as events without what they lacked: v1 had no `case` and `evidence_sha256`, v2 no
+//! colour distribution, body type or motion.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Version of `DetectionEvent`; bump on any incompatible change and keep the old JSON schema file.
-pub const EVENT_SCHEMA_VERSION: u32 = 2;
+pub const EVENT_SCHEMA_VERSION: u32 = 3;
 
 /// Top level of canvass's taxonomy. There is deliberately no person or face category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -96,6 +97,19 @@ pub enum Colour {
     Black,
 }
 
+impl Colour {
+    /// Every colour, in palette order (the order of the lake's `colour_<name>` columns).
+    pub const ALL: [Colour; 11] = {
+        use Colour::*;
+        [Red, Orange, Yellow, Green, Blue, Purple, Pink, Brown, White, Grey, Black]
+    };
+
+    /// Whether the colour is a hue (paint) rather than white, grey or black.
+    pub fn is_chromatic(self) -> bool {
+        !matches!(self, Colour::White | Colour::Grey | Colour::Black)
+    }
+}
+
 /// An attribute value with the confidence the detector has in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -105,12 +119,123 @@ pub struct ColourAttribute {
     pub confidence: f32,
 }
 
+/// A colour answers a query when it holds at least this share of the event's distribution: an
+/// orange-red taxi is found by "orange" and by "red", a grey car's red tail lights by neither.
+pub const MIN_COLOUR_SCORE: f32 = 0.2;
+
+/// One colour of a distribution and its share, 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColourScore {
+    pub colour: Colour,
+    pub score: f32,
+}
+
+/// A body type named by a crop classifier, with its score (since v3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BodyType {
+    pub value: ObjectClass,
+    pub score: f32,
+    /// The classifier's name (from its manifest).
+    pub model: String,
+}
+
+/// Which way the object moved across the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameDirection {
+    Left,
+    Right,
+    /// Towards the camera (growing, moving down the frame).
+    Towards,
+    /// Away from the camera (shrinking, moving up the frame).
+    Away,
+}
+
+/// What the object did in a named zone of the camera's view (polygons in the registry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneVisit {
+    pub zone: String,
+    /// Seen outside the zone, then inside.
+    pub entered: bool,
+    /// Seen inside the zone, then outside.
+    pub left: bool,
+}
+
+/// How the object moved over its track (since v3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Motion {
+    /// Frame-relative direction of travel; absent for an object that did not move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<FrameDirection>,
+    /// Compass heading of travel in degrees (0 north, 90 east), when the registry gives the
+    /// camera's heading and the object moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<f32>,
+    /// Speed in the object's own lengths per second (frame-relative: no calibration needed).
+    pub speed: f32,
+    /// Longest time the object stood still, in seconds.
+    pub dwell_s: f32,
+    /// Zones the object was seen inside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneVisit>,
+}
+
 /// Attributes of the object beyond its class. Absent when not applicable (weapons have no colour).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attributes {
+    /// The most likely colour (the first of `colours`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colour: Option<ColourAttribute>,
+    /// The colour distribution, best first, scores summing to at most 1 (since v3): a near
+    /// miss (an orange-red taxi named red) still answers "orange" with its share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub colours: Vec<ColourScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_type: Option<BodyType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<Motion>,
+}
+
+impl Attributes {
+    /// The score of `colour` in the distribution; for an event without one (v2), 1 for its
+    /// single colour and 0 for the others.
+    pub fn colour_score(&self, colour: Colour) -> f32 {
+        if self.colours.is_empty() {
+            return self.colour.as_ref().filter(|c| c.value == colour).map_or(0.0, |_| 1.0);
+        }
+        self.colours.iter().find(|c| c.colour == colour).map_or(0.0, |c| c.score)
+    }
+}
+
+/// A distribution from per-colour scores in palette order (`Colour::ALL`): the colours with a
+/// share of at least 0.01, best first (ties in palette order), as events and the lake hold it.
+pub fn colour_distribution(scores: [f32; 11]) -> Vec<ColourScore> {
+    let mut out: Vec<ColourScore> = Colour::ALL
+        .iter()
+        .zip(scores)
+        .filter(|(_, score)| *score >= 0.01)
+        .map(|(&colour, score)| ColourScore { colour, score })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.colour.cmp(&b.colour)));
+    out
+}
+
+/// Zone names: 1 to 64 lowercase letters, digits, `-` and `_` (they are query words and a
+/// lake column's separators stay free).
+pub fn valid_zone_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The smallest angle between two compass headings, in degrees.
+pub fn heading_difference(a: f32, b: f32) -> f32 {
+    let d = (a - b).rem_euclid(360.0);
+    d.min(360.0 - d)
 }
 
 /// Axis-aligned box in the frame, normalised to 0..=1 of the frame's width and height so it

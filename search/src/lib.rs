@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use canvass_schemas::DetectionEvent;
 use canvass_store::{EventLake, Match, ObjectStore, RowView, ScanStats, StoreError};
 
-pub use query::{Query, QueryError, absolute_time, parse};
+pub use query::{Near, Query, QueryError, absolute_time, parse, parse_in};
 use versions::Supersession;
 
 /// One page of results, best first.
@@ -21,15 +21,16 @@ pub struct SearchResults {
     pub stats: ScanStats,
 }
 
-/// Best first: confidence, then recency, then place in the lake (so pages are stable).
+/// Best first: confidence (times the asked colour's share), then recency, then place in the
+/// lake (so pages are stable).
 fn rank(a: &Match, b: &Match) -> Ordering {
-    b.confidence
-        .total_cmp(&a.confidence)
+    b.rank
+        .total_cmp(&a.rank)
         .then(b.wall_start_us.cmp(&a.wall_start_us))
         .then((a.segment, a.row).cmp(&(b.segment, b.row)))
 }
 
-/// Runs `query` on `lake`: ranked by confidence, then by recency; `offset` and `limit` page.
+/// Runs `query` on `lake`: ranked by confidence (times the asked colour's share), then by recency; `offset` and `limit` page.
 /// Where a newer version of a model re-processed a source's footage, only its events are shown
 /// unless `all_versions`.
 pub fn search<S: ObjectStore>(

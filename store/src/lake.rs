@@ -6,6 +6,7 @@ use canvass_schemas::{Colour, DetectionEvent, ObjectClass};
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::filters::{MotionFilter, TimeOfDay};
 use crate::object_store::ObjectStore;
 use crate::scan::{self, Match, RowView};
 use crate::summary::SegmentSummary;
@@ -27,6 +28,9 @@ pub struct Pruning {
     pub event_ids: BTreeSet<String>,
     /// Only events found in evidence of these cases.
     pub cases: BTreeSet<String>,
+    pub motion: MotionFilter,
+    /// Hours and weekdays, checked row by row.
+    pub time_of_day: Option<TimeOfDay>,
 }
 
 /// How much of the lake a scan touched.

@@ -11,6 +11,7 @@
 //! that only needs the trait does not compile the AWS SDK.
 
 pub mod evidence;
+pub mod filters;
 pub mod jobs;
 pub mod keys;
 pub mod lake;
@@ -26,6 +27,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use filters::{MIN_COLOUR_SCORE, MotionFilter, TimeOfDay};
 pub use lake::{EventLake, Pruning, ScanStats};
 pub use object_store::encrypted::EncryptedStore;
 pub use object_store::local::LocalStore;

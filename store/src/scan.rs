@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch, StringArray};
-use canvass_schemas::wire_name;
+use arrow_array::{Array, Float32Array, RecordBatch, StringArray};
+use canvass_schemas::{Motion, wire_name};
 use sha2::{Digest, Sha256};
 
+use crate::filters::{MIN_COLOUR_SCORE, zones_from_text};
 use crate::lake::Pruning;
 use crate::summary::SegmentSummary;
 use crate::{StoreError, ranged};
@@ -21,7 +22,9 @@ pub struct Match {
     /// Index of the segment in the candidate list the scan was given.
     pub segment: usize,
     pub row: usize,
-    pub confidence: f32,
+    /// What results are ranked by: the event's confidence, times the share of the asked colour
+    /// in its distribution when the query names colours.
+    pub rank: f32,
     pub wall_start_us: i64,
 }
 
@@ -40,6 +43,8 @@ struct RowConditions<'a> {
     pruning: &'a Pruning,
     classes: Vec<String>,
     colours: Vec<String>,
+    /// `colour_<name>` columns of the asked colours.
+    colour_columns: Vec<String>,
     after_us: Option<i64>,
     before_us: Option<i64>,
 }
@@ -47,8 +52,12 @@ struct RowConditions<'a> {
 impl<'a> RowConditions<'a> {
     /// The columns to read: only those the conditions, the ranking, the caller's filter and
     /// deduplication need (event ids are random 32-character strings, the costliest column).
-    fn columns(&self, with_filter: bool, dedup: bool) -> Vec<&'static str> {
+    fn columns(&self, with_filter: bool, dedup: bool) -> Vec<&str> {
         let mut columns = vec!["confidence", "wall_start"];
+        columns.extend(self.colour_columns.iter().map(String::as_str));
+        if !self.pruning.motion.is_empty() {
+            columns.extend(MOTION_COLUMNS);
+        }
         let optional = [
             ("wall_end", self.after_us.is_some()),
             ("class", !self.classes.is_empty()),
@@ -68,11 +77,14 @@ impl<'a> RowConditions<'a> {
             pruning,
             classes: pruning.classes.iter().map(wire_name).collect(),
             colours: pruning.colours.iter().map(wire_name).collect(),
+            colour_columns: pruning.colours.iter().map(|c| crate::segment::colour_column(*c)).collect(),
             after_us: pruning.after.map(|t| t.timestamp_micros()),
             before_us: pruning.before.map(|t| t.timestamp_micros()),
         }
     }
 }
+
+const MOTION_COLUMNS: [&str; 5] = ["direction", "heading_deg", "speed", "dwell_s", "zones"];
 
 /// An event id as a number (ids are 32 hex digits), for deduplication.
 fn event_number(id: &str) -> u128 {
@@ -230,6 +242,33 @@ fn rows_matching(
                 .transpose()
         };
         let starts = timestamps("wall_start")?.ok_or("no column wall_start")?;
+        let float = |name: &str| -> Result<Option<&Float32Array>, String> {
+            column(name)
+                .map(|a| {
+                    a.as_primitive_opt::<Float32Type>().ok_or_else(|| format!("column {name} is not float"))
+                })
+                .transpose()
+        };
+        // Absent in segments written before colour distributions: those rank by `colour`.
+        let colour_scores: Vec<&Float32Array> = c
+            .colour_columns
+            .iter()
+            .map(|name| float(name))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let motion_columns = if c.pruning.motion.is_empty() {
+            None
+        } else {
+            Some((
+                string("direction")?,
+                float("heading_deg")?,
+                float("speed")?,
+                float("dwell_s")?,
+                string("zones")?,
+            ))
+        };
         let ends = timestamps("wall_end")?;
         let missing = |name: &str| format!("no column {name}");
         let case_filter = if c.pruning.cases.is_empty() {
@@ -258,10 +297,41 @@ fn rows_matching(
             {
                 continue;
             }
-            if let Some(colours) = colours
-                && (colours.is_null(r) || !c.colours.iter().any(|k| k == colours.value(r)))
-            {
+            let mut rank = conf;
+            if !c.colours.is_empty() {
+                let share = if colour_scores.iter().any(|scores| !scores.is_null(r)) {
+                    colour_scores.iter().map(|scores| scores.value(r)).fold(0.0, f32::max)
+                } else {
+                    let named = colours.filter(|names| !names.is_null(r)).map(|names| names.value(r));
+                    if named.is_some_and(|name| c.colours.iter().any(|k| k == name)) { 1.0 } else { 0.0 }
+                };
+                if share < MIN_COLOUR_SCORE {
+                    continue;
+                }
+                rank *= share;
+            }
+            if c.pruning.time_of_day.as_ref().is_some_and(|t| !t.contains_us(start)) {
                 continue;
+            }
+            if let Some((direction, heading, speed, dwell, zones)) = motion_columns {
+                let at = |a: Option<&Float32Array>| a.filter(|a| !a.is_null(r)).map(|a| a.value(r));
+                fn text(a: Option<&StringArray>, r: usize) -> Option<&str> {
+                    a.filter(|a| !a.is_null(r)).map(|a| a.value(r))
+                }
+                let motion = match (at(speed), at(dwell)) {
+                    (Some(speed), Some(dwell_s)) => Some(Motion {
+                        direction: text(direction, r)
+                            .and_then(|d| serde_json::from_value(serde_json::Value::String(d.into())).ok()),
+                        heading_deg: at(heading),
+                        speed,
+                        dwell_s,
+                        zones: text(zones, r).map(zones_from_text).unwrap_or_default(),
+                    }),
+                    _ => None,
+                };
+                if !c.pruning.motion.accepts(motion.as_ref()) {
+                    continue;
+                }
             }
             if let Some(sources) = source_filter
                 && !c.pruning.sources.contains(sources.value(r))
@@ -290,12 +360,7 @@ fn rows_matching(
                     continue;
                 }
             }
-            out.push(Match {
-                segment: segment_index,
-                row: first_row + r,
-                confidence: conf,
-                wall_start_us: start,
-            });
+            out.push(Match { segment: segment_index, row: first_row + r, rank, wall_start_us: start });
             if let Some(ids) = ids {
                 ids_out.get_or_insert_with(Vec::new).push(event_number(ids.value(r)));
             }

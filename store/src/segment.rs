@@ -11,7 +11,8 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, ColourAttribute, DetectionEvent, ModelRef, wire_name,
+    Attributes, BestFrame, BodyType, BoundingBox, Colour, ColourAttribute, DetectionEvent, ModelRef, Motion,
+    colour_distribution, wire_name,
 };
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
@@ -20,16 +21,25 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use crate::StoreError;
+use crate::filters::zones_from_text;
 
 fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// The segment schema, version 2 (version 1 had no `case` and `evidence_sha256`; such files are
-/// read as events without a case). Column order is part of the format.
+/// The segment schema, version 3. Older files read as events without what they lacked: version 1
+/// had no `case` and `evidence_sha256`, version 2 none of the columns after them. Column order
+/// is part of the format.
+///
+/// Version 3 columns: `colour_<name>` (one per palette colour, `Colour::ALL` order: that
+/// colour's share of the event's colour distribution, 0 when absent, null for objects without
+/// colour), so `WHERE colour_orange >= 0.2 ORDER BY confidence * colour_orange` works in DuckDB;
+/// `body_type`, `body_type_score`, `body_type_model` (a crop classifier's answer); `direction`
+/// (left/right/towards/away), `heading_deg`, `speed` (object lengths per second), `dwell_s`
+/// and `zones` (`name:el` per zone, `e` entered, `l` left, `;` between), null without motion.
 pub fn schema() -> Arc<Schema> {
     let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         Field::new("schema_version", DataType::UInt32, false),
         utf8("event_id"),
         utf8("source_id"),
@@ -60,11 +70,30 @@ pub fn schema() -> Arc<Schema> {
         utf8("model_sha256"),
         Field::new("case", DataType::Utf8, true),
         Field::new("evidence_sha256", DataType::Utf8, true),
-    ]))
+    ];
+    fields.extend(Colour::ALL.iter().map(|c| Field::new(colour_column(*c), DataType::Float32, true)));
+    fields.extend([
+        Field::new("body_type", DataType::Utf8, true),
+        Field::new("body_type_score", DataType::Float32, true),
+        Field::new("body_type_model", DataType::Utf8, true),
+        Field::new("direction", DataType::Utf8, true),
+        Field::new("heading_deg", DataType::Float32, true),
+        Field::new("speed", DataType::Float32, true),
+        Field::new("dwell_s", DataType::Float32, true),
+        Field::new("zones", DataType::Utf8, true),
+    ]);
+    Arc::new(Schema::new(fields))
 }
 
-/// Columns added by version 2 of the schema, at its end.
+/// The column of one colour's score.
+pub fn colour_column(colour: Colour) -> String {
+    format!("colour_{}", wire_name(&colour))
+}
+
+/// Columns added by version 2 of the schema, after version 1's.
 const V2_COLUMNS: usize = 2;
+/// Columns added by version 3, at its end.
+const V3_COLUMNS: usize = 19;
 
 fn parse_name<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
@@ -88,7 +117,7 @@ pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
     fn colour(e: &DetectionEvent) -> Option<&ColourAttribute> {
         e.attributes.colour.as_ref()
     }
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())),
         strings(&|e| e.event_id.clone()),
         strings(&|e| e.source_id.clone()),
@@ -124,6 +153,33 @@ pub fn encode(events: &[DetectionEvent]) -> Result<Vec<u8>, StoreError> {
         Arc::new(StringArray::from(events.iter().map(|e| e.case.clone()).collect::<Vec<_>>())),
         Arc::new(StringArray::from(events.iter().map(|e| e.evidence_sha256.clone()).collect::<Vec<_>>())),
     ];
+    let opt_floats = |f: &dyn Fn(&DetectionEvent) -> Option<f32>| -> ArrayRef {
+        Arc::new(Float32Array::from(events.iter().map(f).collect::<Vec<_>>()))
+    };
+    let opt_strings = |f: &dyn Fn(&DetectionEvent) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from(events.iter().map(f).collect::<Vec<_>>()))
+    };
+    for c in Colour::ALL {
+        // Null for events without a distribution (written before v3): readers fall back to `colour`.
+        columns
+            .push(opt_floats(&|e| (!e.attributes.colours.is_empty()).then(|| e.attributes.colour_score(c))));
+    }
+    fn body(e: &DetectionEvent) -> Option<&BodyType> {
+        e.attributes.body_type.as_ref()
+    }
+    fn motion(e: &DetectionEvent) -> Option<&Motion> {
+        e.attributes.motion.as_ref()
+    }
+    columns.extend([
+        opt_strings(&|e| body(e).map(|b| wire_name(&b.value))),
+        opt_floats(&|e| body(e).map(|b| b.score)),
+        opt_strings(&|e| body(e).map(|b| b.model.clone())),
+        opt_strings(&|e| motion(e).and_then(|m| m.direction).map(|d| wire_name(&d))),
+        opt_floats(&|e| motion(e).and_then(|m| m.heading_deg)),
+        opt_floats(&|e| motion(e).map(|m| m.speed)),
+        opt_floats(&|e| motion(e).map(|m| m.dwell_s)),
+        opt_strings(&|e| motion(e).map(crate::filters::zones_to_text)),
+    ]);
     let batch = RecordBatch::try_new(schema(), columns).map_err(|e| StoreError::Encode(e.to_string()))?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut out = Vec::new();
@@ -166,9 +222,9 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
     let mut events = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;
-        // Version 1 segments lack the last two columns.
         let expected = schema().fields().len();
-        if ![expected, expected - V2_COLUMNS].contains(&batch.num_columns()) {
+        let v2 = expected - V3_COLUMNS;
+        if ![expected, v2, v2 - V2_COLUMNS].contains(&batch.num_columns()) {
             return Err(StoreError::Corrupt(format!("{} columns, expected {expected}", batch.num_columns())));
         }
         // A file that is not ours (a column missing or of another type) is an error that
@@ -214,8 +270,26 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
             (f("best_x")?, f("best_y")?, f("best_width")?, f("best_height")?, f("best_confidence")?);
         let (thumb, model_name, model_version, model_sha) =
             (s("thumbnail_key")?, s("model_name")?, s("model_version")?, s("model_sha256")?);
-        let since_v2 = |name: &str| batch.column_by_name(name).map(|_| s(name)).transpose();
-        let (case, evidence) = (since_v2("case")?, since_v2("evidence_sha256")?);
+        let optional_text = |name: &str| batch.column_by_name(name).map(|_| s(name)).transpose();
+        let (case, evidence) = (optional_text("case")?, optional_text("evidence_sha256")?);
+        let optional_float = |name: &str| batch.column_by_name(name).map(|_| f(name)).transpose();
+        let colour_scores: Vec<Option<Float32Array>> =
+            Colour::ALL.iter().map(|c| optional_float(&colour_column(*c))).collect::<Result<_, _>>()?;
+        let (body_type, body_score, body_model) = (
+            optional_text("body_type")?,
+            optional_float("body_type_score")?,
+            optional_text("body_type_model")?,
+        );
+        let (direction, heading, speed, dwell, zones) = (
+            optional_text("direction")?,
+            optional_float("heading_deg")?,
+            optional_float("speed")?,
+            optional_float("dwell_s")?,
+            optional_text("zones")?,
+        );
+        let float_at = |column: &Option<Float32Array>, r: usize| {
+            column.as_ref().filter(|c| !c.is_null(r)).map(|c| c.value(r))
+        };
         let text_at = |column: &Option<StringArray>, r: usize| {
             column.as_ref().filter(|c| !c.is_null(r)).map(|c| c.value(r).to_string())
         };
@@ -242,7 +316,36 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
                 class: parse_name("class", class.value(r))?,
                 taxonomy_label: label.value(r).to_string(),
                 model_class: model_class.value(r).to_string(),
-                attributes: Attributes { colour },
+                attributes: Attributes {
+                    colour,
+                    colours: {
+                        let mut scores = [0f32; 11];
+                        for (score, column) in scores.iter_mut().zip(&colour_scores) {
+                            *score = float_at(column, r).unwrap_or(0.0);
+                        }
+                        colour_distribution(scores)
+                    },
+                    body_type: match (text_at(&body_type, r), float_at(&body_score, r)) {
+                        (Some(value), Some(score)) => Some(BodyType {
+                            value: parse_name("body_type", &value)?,
+                            score,
+                            model: text_at(&body_model, r).unwrap_or_default(),
+                        }),
+                        _ => None,
+                    },
+                    motion: match (float_at(&speed, r), float_at(&dwell, r)) {
+                        (Some(speed), Some(dwell_s)) => Some(Motion {
+                            direction: text_at(&direction, r)
+                                .map(|d| parse_name("direction", &d))
+                                .transpose()?,
+                            heading_deg: float_at(&heading, r),
+                            speed,
+                            dwell_s,
+                            zones: text_at(&zones, r).map(|z| zones_from_text(&z)).unwrap_or_default(),
+                        }),
+                        _ => None,
+                    },
+                },
                 confidence: confidence.value(r),
                 mean_confidence: mean_confidence.value(r),
                 frames: frames.value(r),
@@ -279,24 +382,52 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
 mod tests {
     use super::*;
 
+    /// `bytes` rewritten without its last `dropped` columns, as an older version wrote it.
+    fn without_last_columns(bytes: Vec<u8>, dropped: usize) -> Vec<u8> {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+        let batch = reader.into_iter().next().unwrap().unwrap();
+        let kept: Vec<usize> = (0..batch.num_columns() - dropped).collect();
+        let old = batch.project(&kept).unwrap();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, old.schema(), None).unwrap();
+        writer.write(&old).unwrap();
+        writer.close().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_version_3_event_keeps_its_colours_body_type_and_motion_and_v2_reads_without_them() {
+        let mut event = crate::testing::event("cam", "2026-11-20T10:00:00Z".parse().unwrap(), 1);
+        let mut scores = [0f32; 11];
+        scores[0] = 0.55;
+        scores[1] = 0.3;
+        scores[9] = 0.15;
+        event.attributes.colours = colour_distribution(scores);
+        event.attributes.body_type =
+            Some(BodyType { value: canvass_schemas::ObjectClass::Van, score: 0.8, model: "attrs".into() });
+        event.attributes.motion = Some(Motion {
+            direction: Some(canvass_schemas::FrameDirection::Left),
+            heading_deg: Some(270.0),
+            speed: 1.5,
+            dwell_s: 12.0,
+            zones: vec![canvass_schemas::ZoneVisit { zone: "driveway".into(), entered: true, left: false }],
+        });
+        let v3 = encode(std::slice::from_ref(&event)).unwrap();
+        assert_eq!(decode(v3.clone()).unwrap(), vec![event.clone()]);
+        let v2 = decode(without_last_columns(v3, V3_COLUMNS)).unwrap();
+        let attributes = Attributes { colour: event.attributes.colour.clone(), ..Default::default() };
+        assert_eq!(v2, vec![DetectionEvent { attributes, ..event }]);
+    }
+
     #[test]
     fn a_version_1_segment_reads_as_events_without_a_case() {
         let mut with_case = crate::testing::event("cam", "2026-11-20T10:00:00Z".parse().unwrap(), 1);
         with_case.case = Some("2026-1".into());
         with_case.evidence_sha256 = Some("ab".repeat(32));
-        let v2 = encode(std::slice::from_ref(&with_case)).unwrap();
-        assert_eq!(decode(v2.clone()).unwrap(), vec![with_case.clone()]);
-        // The same rows as version 1 wrote them: without the last two columns.
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(v2)).unwrap().build().unwrap();
-        let batch = reader.into_iter().next().unwrap().unwrap();
-        let v1_columns: Vec<usize> = (0..batch.num_columns() - V2_COLUMNS).collect();
-        let v1_batch = batch.project(&v1_columns).unwrap();
-        let mut v1 = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut v1, v1_batch.schema(), None).unwrap();
-        writer.write(&v1_batch).unwrap();
-        writer.close().unwrap();
-        let read = decode(v1).unwrap();
+        let v3 = encode(std::slice::from_ref(&with_case)).unwrap();
+        assert_eq!(decode(v3.clone()).unwrap(), vec![with_case.clone()]);
+        let read = decode(without_last_columns(v3, V3_COLUMNS + V2_COLUMNS)).unwrap();
         assert_eq!(read, vec![DetectionEvent { case: None, evidence_sha256: None, ..with_case }]);
     }
 

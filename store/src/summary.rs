@@ -7,6 +7,8 @@ use canvass_schemas::{Colour, DetectionEvent, ModelRef, ObjectClass};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::filters::MIN_COLOUR_SCORE;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentSummary {
     /// Key of the Parquet object.
@@ -47,7 +49,19 @@ impl SegmentSummary {
             wall_max: events.iter().map(|e| e.wall_end).max().expect("non-empty"),
             sources: events.iter().map(|e| e.source_id.clone()).collect(),
             classes: events.iter().map(|e| e.class).collect(),
-            colours: events.iter().filter_map(|e| e.attributes.colour.as_ref().map(|c| c.value)).collect(),
+            // Every colour a search could find the event by, not only its first.
+            colours: events
+                .iter()
+                .flat_map(|e| {
+                    let distribution = e.attributes.colours.iter().filter(|c| c.score >= MIN_COLOUR_SCORE);
+                    e.attributes
+                        .colour
+                        .as_ref()
+                        .map(|c| c.value)
+                        .into_iter()
+                        .chain(distribution.map(|c| c.colour))
+                })
+                .collect(),
             models: events.iter().map(|e| e.model.clone()).collect(),
             max_confidence: events.iter().map(|e| e.confidence).fold(0.0, f32::max),
             written_at,

@@ -224,7 +224,7 @@ export async function decline(session: Pick<Session, "token">, id: string, reaso
   if (!response.ok) throw new ApiError((await response.json()).error ?? response.statusText, response.status);
 }
 
-/** An alert (schema alert.v1): a rule matched a track as it happened. */
+/** An alert (schema alert.v2): a rule matched a track as it happened. */
 export interface Alert {
   alert_id: string;
   rule: string;

@@ -35,6 +35,7 @@ fn event(id: &str, source: &str, class: ObjectClass, confidence: f32) -> Detecti
         attributes: Attributes {
             colour: (class.category() == Category::Vehicle)
                 .then_some(ColourAttribute { value: Colour::Red, confidence: 0.9 }),
+            ..Default::default()
         },
         confidence,
         mean_confidence: confidence,

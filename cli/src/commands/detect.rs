@@ -32,12 +32,14 @@ pub fn run(args: DetectWorkerArgs, file: &FileConfig) -> anyhow::Result<ExitCode
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("cannot install the signal handler")?;
     file.alert_rules()?; // checked before anything starts
-    let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
+    let store = args.worker.store(file)?;
+    // Headings and zones as registered when the worker starts.
+    let detector = Detector::new(args.detector.config_with_scenes(file, &store)?)
+        .context("cannot load the detection models")?;
     let metrics = Metrics::new();
     if let Some(listen) = args.worker.metrics_listen(file) {
         crate::worker_args::serve_metrics(&metrics, listen)?;
     }
-    let store = args.worker.store(file)?;
     let interval_s = args.checkpoint_interval.or(file.worker.checkpoint_interval_s).unwrap_or(5.0);
     if !(interval_s.is_finite() && interval_s > 0.0) {
         bail!("the checkpoint interval must be a positive number of seconds, got {interval_s}");

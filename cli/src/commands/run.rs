@@ -149,7 +149,8 @@ pub fn run(args: RunArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
 
     // Load the models before decoding anything: a missing or broken model stops the run here.
-    let detector = Detector::new(args.detector.config(file)).context("cannot load the detection models")?;
+    let detector = Detector::new(args.detector.config_with_scenes(file, &store)?)
+        .context("cannot load the detection models")?;
     for model in detector.models() {
         tracing::info!(model = %model.reference.name, version = %model.reference.version, "model loaded");
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use canvass_store::EventLake;
-use chrono::Utc;
+use chrono::{Local, Utc};
 
 use crate::case_arg::{self, CaseArgs};
 use crate::config::FileConfig;
@@ -54,7 +54,17 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let location = file.store_location(args.data.dir.clone());
     let store = file.store(args.data.dir)?;
     let log = case_arg::audit_log(&store, file)?;
-    let query = match canvass_search::parse(&text, Utc::now()) {
+    let cameras = || canvass_governance::registry::Registry::new(store.clone()).all();
+    let parsed = canvass_search::parse_in(&text, Utc::now(), *Local::now().offset());
+    let parsed = match parsed {
+        Ok(mut query) if query.near.is_some() => {
+            let cameras =
+                cameras().with_context(|| format!("cannot read the camera registry in {location}"))?;
+            query.resolve_near(&cameras).map(|_| query)
+        }
+        other => other,
+    };
+    let query = match parsed {
         Ok(query) => query,
         Err(e) => {
             let detail = serde_json::json!({ "q": text, "error": e.to_string() });
@@ -63,6 +73,13 @@ pub fn run(args: SearchArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    // How the query was read, before any result: on standard error when standard output is JSON.
+    let understood = format!("understood: {}", query.understood_line());
+    if args.json {
+        eprintln!("{understood}");
+    } else {
+        println!("{understood}");
+    }
     let lake = EventLake::new(store.clone());
     let results = canvass_search::search(&lake, &query, args.all_versions, offset, limit)
         .with_context(|| format!("cannot search the lake in {location}"))?;

@@ -176,8 +176,8 @@ impl Realtime {
         if cameras.is_empty() {
             return Ok(Realtime { notifier, cameras: None, stage: None, topic: None });
         }
-        let models =
-            Detector::new(detector.config(file)).context("cannot load the models for the live cameras")?;
+        let models = Detector::new(detector.config_with_scenes(file, store)?)
+            .context("cannot load the models for the live cameras")?;
         let events = EventWriter::new(EventLake::new(store.clone()), SEGMENT_MAX_AGE);
         let engine = AlertEngine::live(crate::alerting::live(file, rules));
         let alerting = notifier.clone().map(|bus| Alerting::new(engine, move |alert| bus.deliver(alert)));

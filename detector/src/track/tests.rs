@@ -9,6 +9,7 @@ fn obs(class: ObjectClass, score: f32, x: f32, sequence: u64) -> Observation {
         score,
         bbox: [x, 10.0, x + 40.0, 40.0],
         colour: Some(ColourAttribute { value: Colour::Red, confidence: 0.8 }),
+        colours: Vec::new(),
         sequence,
         media_time_us: sequence as i64 * 500_000,
         wall_time: "2026-01-01T00:00:00Z".parse().unwrap(),

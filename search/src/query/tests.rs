@@ -1,5 +1,8 @@
 use proptest::prelude::*;
 
+use canvass_schemas::FrameDirection;
+use canvass_schemas::ObjectClass::*;
+
 use super::*;
 
 fn now() -> DateTime<Utc> {
@@ -57,6 +60,89 @@ fn filters() {
 }
 
 #[test]
+fn everyday_phrasing_parses_into_class_colour_place_and_time() {
+    // 2026-11-23 is a Monday; now is 12:00 UTC.
+    let query = q("red pickup truck near main st yesterday afternoon");
+    assert_eq!(query.classes, [Pickup, Truck].into());
+    assert_eq!(query.colours, [Colour::Red].into());
+    assert_eq!(query.near, Some(Near::Place("main st".into())));
+    assert_eq!(query.after, Some("2026-11-22T00:00:00Z".parse().unwrap()));
+    assert_eq!(query.before, Some("2026-11-22T23:59:59.999999Z".parse().unwrap()));
+    assert_eq!(query.time_of_day.as_ref().unwrap().minutes, Some((12 * 60, 18 * 60)));
+    let said = query.understood_line();
+    for part in [
+        "what: pickup or truck",
+        "colour: red",
+        "near: main st",
+        "when: 2026-11-22 00:00",
+        "hours: 12:00-18:00",
+    ] {
+        assert!(said.contains(part), "{part} in {said}");
+    }
+    let night = q("car last night");
+    assert_eq!(night.after, Some("2026-11-22T18:00:00Z".parse().unwrap()));
+    assert_eq!(night.before, Some("2026-11-23T06:00:00Z".parse().unwrap()));
+    let morning = q("white van this morning");
+    assert_eq!(morning.after, Some("2026-11-23T00:00:00Z".parse().unwrap()));
+    assert_eq!(morning.time_of_day.unwrap().minutes, Some((6 * 60, 12 * 60)));
+    let between = q("bus between 14:00 and 16:00 on weekdays");
+    let t = between.time_of_day.unwrap();
+    assert_eq!((t.minutes, t.weekdays), (Some((14 * 60, 16 * 60)), (0..5).collect()));
+    assert_eq!(q("car 2pm-4pm").time_of_day.unwrap().minutes, Some((14 * 60, 16 * 60)));
+    assert_eq!(q("car saturdays").time_of_day.unwrap().weekdays, [5].into());
+    // In the searcher's clock: at UTC+2 "yesterday" starts at 22:00 UTC the day before.
+    let east = parse_in("car yesterday", now(), FixedOffset::east_opt(2 * 3600).unwrap()).unwrap();
+    assert_eq!(east.after, Some("2026-11-21T22:00:00Z".parse().unwrap()));
+}
+
+#[test]
+fn filler_words_are_ignored_and_said_so() {
+    let err = parse("a white van heading north with stripes", now());
+    assert!(err.is_err(), "'stripes' is not a filler: it is unknown");
+    let query = q("show me a white van heading north");
+    assert_eq!((&query.classes, &query.motion.headings), (&[Van].into(), &vec![0.0]));
+    assert_eq!(query.ignored, vec!["show", "me", "a", "heading"]);
+    assert!(query.understood_line().contains("ignored: show, me, a, heading"));
+}
+
+#[test]
+fn motion_words_and_filters() {
+    let q1 = q("car direction:north dwell:>10m zone:Driveway speed:<0.5");
+    assert_eq!(q1.motion.headings, vec![0.0]);
+    assert_eq!(q1.motion.min_dwell_s, Some(600.0));
+    assert_eq!(q1.motion.zones, ["driveway".to_string()].into());
+    assert_eq!(q1.motion.max_speed, Some(0.5));
+    assert_eq!(q("car direction:left").motion.directions, [FrameDirection::Left].into());
+    assert_eq!(q("truck southbound").motion.headings, vec![180.0]);
+    assert_eq!(q("parked car").motion.min_dwell_s, Some(60.0));
+    assert_eq!(q("car dwell:<30s").motion.max_dwell_s, Some(30.0));
+    let point = q("car near:51.5,-0.12,2km");
+    assert_eq!(point.near, Some(Near::Point { lat: 51.5, lon: -0.12, radius_m: 2000.0 }));
+    for bad in [
+        "car direction:up",
+        "car dwell:>10y",
+        "car zone:drive;way",
+        "car near:91,0",
+        "car near:1,1,0m",
+        "car near",
+    ] {
+        assert!(parse(bad, now()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn typos_suggest_the_word_meant() {
+    let err = parse("red pikcup", now()).unwrap_err();
+    assert!(matches!(&err, QueryError::UnknownWord { suggestion: Some(s), .. } if s == "pickup"), "{err:?}");
+    assert!(err.to_string().contains("did you mean pickup?"), "{err}");
+    let err = parse("Yelow car", now()).unwrap_err();
+    assert!(
+        err.to_string().contains("did you mean yellow?"),
+        "a capitalised typo is a typo, not a name: {err}"
+    );
+}
+
+#[test]
 fn unknown_words_are_errors_that_list_the_vocabulary() {
     let err = parse("red zeppelin", now()).unwrap_err();
     assert!(matches!(err, QueryError::UnknownWord { ref word, .. } if word == "zeppelin"), "{err}");
@@ -94,6 +180,11 @@ fn queries_about_people_are_refused_with_the_reason() {
         assert!(matches!(err, QueryError::Refused { .. }), "{text}: {err:?}");
         assert!(err.to_string().contains("never identifies or describes a person"), "{err}");
     }
+    let err = parse("man with gun", now()).unwrap_err();
+    assert_eq!(err, QueryError::Refused { word: "man".into(), suggestion: Some("firearm".into()) });
+    assert!(err.to_string().contains("Search for what can be seen instead: \"firearm\""), "{err}");
+    let err = parse("woman in a red car", now()).unwrap_err();
+    assert!(err.to_string().contains("\"red car\""), "{err}");
     let name = parse("John Smith", now()).unwrap_err();
     assert!(name.to_string().contains("names cannot be searched"), "{name}");
 }

@@ -25,7 +25,7 @@ fn visible(who: &Principal, alert: &Alert) -> bool {
 }
 
 #[utoipa::path(get, path = "/v1/alerts/stream",
-    responses((status = 200, description = "text/event-stream of `alert` events (alert.v1 JSON)"),
+    responses((status = 200, description = "text/event-stream of `alert` events (alert.v2 JSON)"),
         (status = 204, description = "no alert rules are configured: nothing will come (an EventSource stops)")))]
 pub async fn stream(State(service): State<Arc<Service>>, caller: Caller) -> Result<Response, ApiError> {
     let who =

@@ -93,6 +93,24 @@ pub struct SearchResponse {
     pub events: Vec<Hit>,
     /// Why the list is empty, when it is: no match, or nothing in range.
     pub note: Option<String>,
+    /// How the query was read, aspect by aspect (what, colour, when, hours, near, cameras,
+    /// direction, ignored words, ...).
+    pub understood: Vec<Understood>,
+}
+
+/// One aspect of how a query was read.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Understood {
+    pub aspect: String,
+    pub value: String,
+}
+
+fn understood(query: &canvass_search::Query) -> Vec<Understood> {
+    query
+        .understood()
+        .into_iter()
+        .map(|(aspect, value)| Understood { aspect: aspect.into(), value })
+        .collect()
 }
 
 fn parse_time(name: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
@@ -117,8 +135,19 @@ pub(crate) fn scoped_query(
     if p.q.len() > 1000 {
         return Err(ApiError::bad_request("q: at most 1000 characters"));
     }
-    let mut query = canvass_search::parse(&p.q, Utc::now())
+    let mut query = canvass_search::parse_in(&p.q, Utc::now(), *chrono::Local::now().offset())
         .map_err(|e: QueryError| ApiError::bad_request(e.to_string()))?;
+    if query.near.is_some() {
+        // Only cameras the caller may see are places to search near: a name that matches only
+        // another agency's camera is not found.
+        let visible: Vec<_> = service
+            .registry
+            .all()?
+            .into_iter()
+            .filter(|c| c.registration.source_id.as_deref().is_some_and(|s| caller.0.may_see(s)))
+            .collect();
+        query.resolve_near(&visible).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
     if let Some(from) = &p.from {
         let from = parse_time("from", from, false)?;
         query.after = Some(query.after.map_or(from, |a| a.max(from)));
@@ -271,6 +300,7 @@ pub async fn search(
             limit,
             events: results.events.iter().map(Hit::of).collect(),
             note,
+            understood: understood(&scoped.query),
         }))
     })
     .await

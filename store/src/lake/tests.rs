@@ -17,7 +17,7 @@ fn event(
     let model = ModelRef { name: "m".into(), version: "1".into(), sha256: "abc".into() };
     let base = event_of(source, wall + chrono::Duration::seconds(n as i64), n, class, &model);
     let colour = colour.map(|value| ColourAttribute { value, confidence: 0.7 });
-    DetectionEvent { attributes: Attributes { colour }, confidence, ..base }
+    DetectionEvent { attributes: Attributes { colour, ..Default::default() }, confidence, ..base }
 }
 
 fn sample_events() -> Vec<DetectionEvent> {
@@ -137,7 +137,7 @@ fn only_the_asked_rows_are_fetched_in_the_asked_order() {
     let candidates = lake.segments_in_range(&Pruning::default(), &mut stats).unwrap();
     let mut matches = lake.find(&candidates, &Pruning::default(), None, &mut stats).unwrap();
     assert_eq!(matches.len(), 5);
-    matches.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    matches.sort_by(|a, b| b.rank.total_cmp(&a.rank));
     let top: Vec<f32> =
         lake.fetch(&candidates, &matches[..2]).unwrap().iter().map(|e| e.confidence).collect();
     assert_eq!(top, vec![0.9, 0.8]);

@@ -42,7 +42,7 @@ pub fn event_of(
         class,
         taxonomy_label: class.taxonomy_label().into(),
         model_class: wire_name(&class),
-        attributes: Attributes { colour },
+        attributes: Attributes { colour, ..Default::default() },
         confidence: 0.8,
         mean_confidence: 0.7,
         frames: 2,

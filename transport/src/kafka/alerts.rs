@@ -1,4 +1,4 @@
-//! The alerts topic (`canvass.alerts.v1`, key = source id, value = `alert.v1` JSON): what the
+//! The alerts topic (`canvass.alerts.v1`, key = source id, value = `alert.v2` JSON): what the
 //! distributed detector workers' rules raise, read by the notifier in `canvass serve`
 //! (webhooks, the page's stream). A notifier joining for the first time starts at the end:
 //! alerts are about now, and a week of old ones must not go out as webhooks.
