@@ -27,6 +27,11 @@ pub struct Hit<'a> {
     /// The case whose evidence the event was found in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<&'a str>,
+    /// The colour distribution, best first.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub colours: &'a [canvass_schemas::ColourScore],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motion: Option<&'a canvass_schemas::Motion>,
 }
 
 impl<'a> Hit<'a> {
@@ -54,6 +59,8 @@ impl<'a> Hit<'a> {
             input: &e.input,
             model: format!("{}@{}", e.model.name, e.model.version),
             case: e.case.as_deref(),
+            colours: &e.attributes.colours,
+            motion: e.attributes.motion.as_ref(),
         }
     }
 }

@@ -89,3 +89,43 @@ fn a_newer_model_replaces_the_older_only_where_it_reprocessed() {
         "--all-versions shows every version"
     );
 }
+
+/// An event whose colour distribution is `scores` (`Colour::ALL` order, only the listed ones).
+fn coloured(n: u64, confidence: f32, scores: &[(canvass_schemas::Colour, f32)]) -> DetectionEvent {
+    let mut all = [0f32; 11];
+    for (colour, score) in scores {
+        all[canvass_schemas::Colour::ALL.iter().position(|c| c == colour).unwrap()] = *score;
+    }
+    let mut e = event("cam", day(3), n, confidence, &model("aa"));
+    e.attributes.colours = canvass_schemas::colour_distribution(all);
+    e.attributes.colour = Some(canvass_schemas::ColourAttribute {
+        value: e.attributes.colours[0].colour,
+        confidence: e.attributes.colours[0].score,
+    });
+    e
+}
+
+#[test]
+fn soft_colours_find_a_near_miss_below_a_clear_match() {
+    use canvass_schemas::Colour::*;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = EventLake::new(LocalStore::new(dir.path()));
+    let clearly_orange = coloured(1, 0.7, &[(Orange, 0.85), (Red, 0.1)]);
+    // Named red, with a real share of orange: a more confident detection than the orange car.
+    let orange_red_taxi = coloured(2, 0.9, &[(Red, 0.55), (Orange, 0.35), (Grey, 0.1)]);
+    let grey_with_tail_lights = coloured(3, 0.95, &[(Grey, 0.85), (Red, 0.1), (Orange, 0.05)]);
+    lake.write(&[clearly_orange.clone(), orange_red_taxi.clone(), grey_with_tail_lights.clone()]).unwrap();
+    let ids = |text: &str| -> Vec<String> {
+        let found = search(&lake, &parse(text, Utc::now()).unwrap(), false, 0, 10).unwrap();
+        found.events.into_iter().map(|e| e.event_id).collect()
+    };
+    // 0.7 x 0.85 = 0.6 ranks above 0.9 x 0.35 = 0.32; the grey car's 0.05 is not orange.
+    assert_eq!(ids("orange car"), vec![clearly_orange.event_id.clone(), orange_red_taxi.event_id.clone()]);
+    assert_eq!(ids("red car"), vec![orange_red_taxi.event_id.clone()], "red does not hide the taxi either");
+    assert_eq!(ids("grey car"), vec![grey_with_tail_lights.event_id.clone()]);
+    // Events written before distributions (v2) are found by their one colour.
+    let mut old = coloured(4, 0.8, &[(Orange, 1.0)]);
+    old.attributes.colours.clear();
+    lake.write(std::slice::from_ref(&old)).unwrap();
+    assert!(ids("orange car").contains(&old.event_id));
+}
