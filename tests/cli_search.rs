@@ -43,12 +43,26 @@ fn hits(args: &[&str]) -> Vec<serde_json::Value> {
     serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
 }
 
+/// The largest share any of `colours` has in a hit's colour distribution.
+fn share(hit: &serde_json::Value, colours: &[&str]) -> f64 {
+    hit["colours"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no colour distribution: {hit}"))
+        .iter()
+        .filter(|c| colours.contains(&c["colour"].as_str().unwrap()))
+        .map(|c| c["score"].as_f64().unwrap())
+        .fold(0.0, f64::max)
+}
+
 #[test]
 fn finds_the_white_car_in_the_clips_time_window() {
     let white = hits(&["white", "car", "after:2026-11-20T08:00:00Z", "before:2026-11-20T08:00:21Z"]);
     assert!(!white.is_empty(), "no white car");
+    assert_eq!(white[0]["colour"], "white", "a clearly white car ranks first: {:#?}", white[0]);
     for h in &white {
-        assert_eq!((h["class"].as_str(), h["colour"].as_str()), (Some("car"), Some("white")), "{h}");
+        // Soft colours: every hit gives white at least a fifth of its distribution.
+        assert_eq!(h["class"], "car", "{h}");
+        assert!(share(h, &["white"]) >= 0.2, "{h}");
         assert_eq!(h["source"], "opencv4nodejs_traffic");
         let start = h["start"].as_str().unwrap();
         assert!(start.starts_with("2026-11-20T08:00:"), "{start}");
@@ -64,7 +78,7 @@ fn finds_the_white_car_in_the_clips_time_window() {
 fn finds_the_dark_cars_and_no_firearm_on_the_road() {
     let dark = hits(&["dark", "car", "source:opencv4nodejs_traffic"]);
     assert!(dark.len() >= 3, "{} dark cars", dark.len());
-    assert!(dark.iter().all(|h| matches!(h["colour"].as_str(), Some("black" | "grey" | "blue"))));
+    assert!(dark.iter().all(|h| share(h, &["black", "grey", "blue"]) >= 0.2), "{dark:#?}");
     assert!(hits(&["firearm", "camera:opencv4nodejs_traffic"]).is_empty());
     let guns = hits(&["gun"]);
     assert_eq!(guns.len(), 1, "{guns:?}");

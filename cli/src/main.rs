@@ -41,6 +41,8 @@ enum Command {
     Detect(commands::detect::DetectWorkerArgs),
     /// Search the events: "red pickup", "firearm after:-24h camera:main-st".
     Search(commands::search::SearchArgs),
+    /// Accuracy of the models on labelled images (COCO or YOLO): recall and precision per class.
+    Eval(commands::eval::EvalArgs),
     /// Show the streams, duration, frame rate and codecs of video files or streams.
     Probe(commands::probe::ProbeArgs),
     /// List the model manifests, or verify that each model loads and runs.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(args, &file),
         Command::Detect(args) => commands::detect::run(args, &file),
         Command::Search(args) => commands::search::run(args, &file),
+        Command::Eval(args) => commands::eval::run(args, &file),
         Command::Probe(args) => commands::probe::run(args),
         Command::Models(command) => commands::models::run(command, &file),
         Command::Serve(args) => commands::serve::run(args, &file),

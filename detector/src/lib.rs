@@ -3,10 +3,12 @@
 //! Module map: `manifest` (models/*.toml), `face_filter` (no face classes, by construction),
 //! `model` (ONNX Runtime session per model), `motion` (which frames need inference at all),
 //! `preprocess` (frame to tensor), `output` (YOLOX,
-//! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `track` (objects across
+//! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `eval` (accuracy on
+//! labelled images), `track` (objects across
 //! frames), `scene` (a camera's heading and zones; motion attributes), `pipeline` (all of it for a stream of frame messages).
 
 pub mod colour;
+pub mod eval;
 pub mod face_filter;
 pub mod manifest;
 pub mod model;

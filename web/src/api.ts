@@ -27,6 +27,8 @@ export interface SearchResponse {
   limit: number;
   events: Hit[];
   note?: string | null;
+  /** How the query was read, aspect by aspect. */
+  understood: { aspect: string; value: string }[];
 }
 
 export interface DetectionEvent {

@@ -1,6 +1,7 @@
 pub mod case;
 pub mod check_config;
 pub mod detect;
+pub mod eval;
 pub mod export;
 pub mod governance;
 pub mod ingest;

@@ -16,6 +16,7 @@ export function showSearch(panel: HTMLElement, session: Session) {
   const to = el("input", { id: "to", type: "datetime-local", value: current.to });
   const camera = el("select", { id: "camera" }, [el("option", { value: "" }, ["any camera"])]);
   const status = el("p", { id: "status", role: "status", "aria-live": "polite" });
+  const understood = el("p", { id: "understood", class: "muted small", hidden: "" });
   const grid = el("ul", { id: "results", class: "grid", "aria-label": "results" });
   const more = el("button", { type: "button", id: "more", hidden: "" }, ["More results"]);
   const form = el("form", { class: "searchbar", role: "search" }, [
@@ -30,9 +31,9 @@ export function showSearch(panel: HTMLElement, session: Session) {
     el("button", { type: "submit" }, ["Search"]),
   ]);
   const help = el("p", { id: "q-help", class: "muted small" }, [
-    "Objects and colours (car, pickup, truck, bus, firearm, knife; red, white, dark, ...) and filters: camera:, after:, before: (-24h, -7d, a date), min-conf:0.6.",
+    "Objects and colours (car, pickup, truck, bus, firearm, knife; red, orange, white, ...), times (yesterday afternoon, last night, between 14:00 and 16:00, weekdays), places (near main st, near:51.5,-0.12,500m), motion (heading north, parked, dwell:>10m, zone:driveway) and filters: camera:, after:, before: (-24h, -7d, a date), min-conf:0.6.",
   ]);
-  panel.append(form, help, status, grid, more);
+  panel.append(form, help, status, understood, grid, more);
 
   cameras(session, {})
     .then((list) => {
@@ -65,6 +66,8 @@ export function showSearch(panel: HTMLElement, session: Session) {
         offset,
       });
       offset += page.events.length;
+      understood.textContent = `Understood: ${page.understood.map((u) => `${u.aspect}: ${u.value}`).join("; ")}`;
+      understood.hidden = page.understood.length === 0;
       for (const hit of page.events) grid.append(card(session, hit));
       status.textContent =
         page.total === 0
