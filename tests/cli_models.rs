@@ -9,10 +9,13 @@ fn models_list_shows_every_shipped_manifest() {
     let out = canvass().args(["models", "list"]).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let stdout = text(&out.stdout);
-    for name in ["yolox_nano_coco", "picodet_s_416_coco", "arcis_ultralight_weapons_256"] {
+    for name in
+        ["yolox_nano_coco", "picodet_s_416_coco", "arcis_ultralight_weapons_256", "vehicle_attributes_0039"]
+    {
         assert!(stdout.contains(name), "{name} missing: {stdout}");
     }
     assert!(stdout.contains("truck->truck"), "{stdout}");
+    assert!(stdout.contains("(crop classifier), reads car, van, truck, pickup, bus"), "{stdout}");
 }
 
 #[test]
@@ -20,7 +23,11 @@ fn models_verify_loads_and_runs_each_model() {
     let out = canvass().args(["models", "verify"]).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 3, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        4,
+        "three detectors and a classifier: {stdout}"
+    );
 }
 
 #[test]

@@ -292,6 +292,11 @@ pub struct DetectorSection {
     pub models: Option<Vec<String>>,
     pub intra_threads: Option<usize>,
     pub motion_gate: Option<bool>,
+    /// Crop classifier manifests (`kind = "classifier"`) to run on each event's best crop.
+    pub classifiers: Option<Vec<String>>,
+    /// Shorter box side in pixels below which a class gets no colour, by class name
+    /// (`{ motorcycle = 32 }`); the defaults stand for the classes not named.
+    pub min_attribute_box_px: Option<std::collections::BTreeMap<canvass_schemas::ObjectClass, u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use canvass_detector::pipeline::default_min_attribute_box_px;
 use canvass_detector::track::TrackerConfig;
 use canvass_detector::{DetectorConfig, MotionConfig};
 
@@ -31,6 +32,10 @@ pub struct DetectorArgs {
     /// with a fresh look every 10 s while tracked objects stand still.
     #[arg(long)]
     pub no_motion_gate: bool,
+    /// Crop classifier to run on each event's best crop (colour, body type), by manifest name;
+    /// repeat for several. [default: none; models/vehicle_attributes_0039.toml is an example]
+    #[arg(long = "classifier", value_name = "NAME")]
+    pub classifiers: Vec<String>,
 }
 
 impl DetectorArgs {
@@ -80,6 +85,19 @@ impl DetectorArgs {
                 ..MotionConfig::default()
             },
             scenes: Default::default(),
+            classifiers: if self.classifiers.is_empty() {
+                file.detector.classifiers.clone().unwrap_or_default()
+            } else {
+                self.classifiers.clone()
+            }
+            .iter()
+            .map(|n| manifests_dir.join(format!("{n}.toml")))
+            .collect(),
+            min_attribute_box_px: {
+                let mut sizes = default_min_attribute_box_px();
+                sizes.extend(file.detector.min_attribute_box_px.clone().unwrap_or_default());
+                sizes
+            },
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Detector: turns sampled frames into tagged, tracked detection events.
 //!
-//! Module map: `manifest` (models/*.toml), `face_filter` (no face classes, by construction),
+//! Module map: `manifest` (models/*.toml), `classifier` (crop classifiers: colour, body type),
+//! `confusions` (a rider read as a car), `face_filter` (no face classes, by construction),
 //! `model` (ONNX Runtime session per model), `motion` (which frames need inference at all),
 //! `preprocess` (frame to tensor), `output` (YOLOX,
 //! GFL and Ultralytics decoders), `nms`, `colour` (vehicle colour), `eval` (accuracy on
 //! labelled images), `track` (objects across
 //! frames), `scene` (a camera's heading and zones; motion attributes), `pipeline` (all of it for a stream of frame messages).
 
+pub mod classifier;
 pub mod colour;
+pub mod confusions;
 pub mod eval;
 pub mod face_filter;
 pub mod manifest;

@@ -87,7 +87,11 @@ pub fn parse_names_metadata(text: &str) -> Option<Vec<String>> {
 /// A CPU session: all graph optimisations, `intra_threads` threads (0: ONNX Runtime decides),
 /// threads that sleep rather than spin between runs: spinning workers took the cores the
 /// decoder needs (traffic clip, 2 cores: same wall time, a fifth less CPU; see the README).
-fn build_session(env: &Environment, bytes: &[u8], intra_threads: usize) -> Result<Session, String> {
+pub(crate) fn build_session(
+    env: &Environment,
+    bytes: &[u8],
+    intra_threads: usize,
+) -> Result<Session, String> {
     let builder = Session::builder(env).map_err(|e| e.to_string())?;
     let builder =
         builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| e.to_string())?;

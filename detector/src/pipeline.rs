@@ -2,17 +2,19 @@
 //! (motion gating), colour for vehicles, tracking per source and input, events with thumbnails
 //! when tracks close.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use canvass_schemas::{
-    Attributes, BestFrame, BoundingBox, Category, DetectionEvent, EVENT_SCHEMA_VERSION, EventId,
-    FrameMessage, ImageEncoding, TrackPhase, colour_distribution,
+    Attributes, BestFrame, BodyType, BoundingBox, Category, Colour, ColourAttribute, DetectionEvent,
+    EVENT_SCHEMA_VERSION, EventId, FrameMessage, ImageEncoding, ObjectClass, TrackPhase, colour_distribution,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 
+use crate::classifier::{Classifier, ClassifierManifest, CropAttributes, fuse_colours};
 use crate::colour::{exposure_reference, vehicle_colour};
+use crate::confusions::drop_riders_read_as_cars;
 use crate::manifest::Manifest;
 use crate::model::Model;
 use crate::motion::{MotionConfig, MotionGate};
@@ -37,6 +39,20 @@ pub struct DetectorConfig {
     pub motion: MotionConfig,
     /// Cameras' headings and zones, by source (from the registry).
     pub scenes: Scenes,
+    /// Manifests of crop classifiers (`kind = "classifier"`) run on each event's best crop.
+    pub classifiers: Vec<PathBuf>,
+    /// Boxes whose shorter side is below this many pixels get no colour, by class (others:
+    /// `DEFAULT_MIN_ATTRIBUTE_BOX_PX`). A two-wheeler's box is mostly its rider.
+    pub min_attribute_box_px: BTreeMap<ObjectClass, u32>,
+}
+
+/// The shorter side a box needs for its colour to be named, unless configured per class.
+pub const DEFAULT_MIN_ATTRIBUTE_BOX_PX: u32 = 16;
+
+/// Per-class minimum box sizes for attributes: two-wheelers need more, since the rider's
+/// clothes fill a small box.
+pub fn default_min_attribute_box_px() -> BTreeMap<ObjectClass, u32> {
+    [(ObjectClass::Motorcycle, 32), (ObjectClass::Bicycle, 32)].into()
 }
 
 /// What a batch of frames produced.
@@ -98,6 +114,7 @@ impl Stream {
 
 pub struct Detector {
     models: Vec<Model>,
+    classifiers: Vec<Classifier>,
     config: DetectorConfig,
     /// Keyed by (source, input): a track never spans two recordings.
     streams: HashMap<(String, String), Stream>,
@@ -112,7 +129,12 @@ impl Detector {
             let manifest = Manifest::load(path)?;
             models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
         }
-        Ok(Detector { models, config, streams: HashMap::new(), inference_times: Vec::new() })
+        let mut classifiers = Vec::new();
+        for path in &config.classifiers {
+            let manifest = ClassifierManifest::load(path)?;
+            classifiers.push(Classifier::load(manifest, &config.models_dir, config.intra_threads)?);
+        }
+        Ok(Detector { models, classifiers, config, streams: HashMap::new(), inference_times: Vec::new() })
     }
 
     pub fn models(&self) -> &[Model] {
@@ -140,6 +162,8 @@ impl Detector {
     /// reported in `bad_frames` and the others go on; an inference failure fails the batch.
     pub fn process_batch(&mut self, frames: &[FrameMessage]) -> Result<BatchOutcome, DetectorError> {
         let mut outcome = BatchOutcome::default();
+        // Best crops of the events and notices made here, for the crop classifiers.
+        let mut crops: Vec<(Slot, RgbImage)> = Vec::new();
         self.inference_times.clear();
         let mut readable = Vec::with_capacity(frames.len());
         let mut last_seen: HashMap<(&str, &str), u64> = HashMap::new();
@@ -198,12 +222,15 @@ impl Detector {
             let scene = self.config.scenes.get(&h.source_id);
             let zones = scene.map_or(&[][..], |s| &s.zones[..]);
             stream.frame_size = image.dimensions();
+            let min_box = &self.config.min_attribute_box_px;
             stream.last_sequence = Some(h.sequence);
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
                 let observations: Vec<Observation> = if moved {
                     let found = detections[m].next().expect("one result per inferred frame");
-                    let seen: Vec<Observation> =
-                        found.into_iter().map(|d| observe(d, image, exposure, frame)).collect();
+                    let seen: Vec<Observation> = drop_riders_read_as_cars(found)
+                        .into_iter()
+                        .map(|d| observe(d, image, exposure, frame, min_box))
+                        .collect();
                     stream.coasting[m] = seen.clone();
                     seen
                 } else {
@@ -212,6 +239,11 @@ impl Detector {
                 let update = tracker.update(observations, h.sequence, h.media_time_us, &self.config.tracker);
                 tracker.observe_motion(h.sequence, stream.frame_size, zones);
                 for track in update.closed {
+                    if !self.classifiers.is_empty()
+                        && let Some(crop) = tight_crop(&track)
+                    {
+                        crops.push((Slot::Event(outcome.events.len()), crop));
+                    }
                     outcome.events.push(to_event(
                         &track,
                         &h.source_id,
@@ -231,10 +263,21 @@ impl Detector {
                 {
                     let track = &tracker.open_tracks()[index];
                     let detected = to_event(track, &h.source_id, &h.input, model, stream.frame_size, scene);
+                    if !self.classifiers.is_empty()
+                        && let Some(crop) = tight_crop(track)
+                    {
+                        crops.push((Slot::Notice(outcome.notices.len()), crop));
+                    }
                     outcome.notices.push(TrackNotice { phase, detected });
                 }
             }
         }
+        let mut crops: HashMap<Slot, RgbImage> = crops.into_iter().collect();
+        let events = outcome.events.iter_mut().enumerate().map(|(i, e)| (Slot::Event(i), e));
+        let notices = outcome.notices.iter_mut().enumerate().map(|(i, n)| (Slot::Notice(i), &mut n.detected));
+        let items =
+            events.chain(notices).filter_map(|(slot, e)| crops.remove(&slot).map(|crop| (e, crop))).collect();
+        classify_events(&mut self.classifiers, items);
         Ok(outcome)
     }
 
@@ -251,12 +294,16 @@ impl Detector {
             return Vec::new();
         };
         let mut events = Vec::new();
+        let mut crops = Vec::new();
         let scene = self.config.scenes.get(source_id);
         for (model, mut tracker) in self.models.iter().zip(stream.trackers) {
             for track in tracker.finish(&self.config.tracker) {
+                crops.push(if self.classifiers.is_empty() { None } else { tight_crop(&track) });
                 events.push(to_event(&track, source_id, input, model, stream.frame_size, scene));
             }
         }
+        let items = events.iter_mut().zip(crops).filter_map(|(e, crop)| crop.map(|c| (e, c))).collect();
+        classify_events(&mut self.classifiers, items);
         events
     }
 
@@ -316,10 +363,19 @@ impl Detector {
     }
 }
 
-fn observe(d: RawDetection, image: &RgbImage, exposure: f32, frame: &FrameMessage) -> Observation {
+fn observe(
+    d: RawDetection,
+    image: &RgbImage,
+    exposure: f32,
+    frame: &FrameMessage,
+    min_box: &BTreeMap<ObjectClass, u32>,
+) -> Observation {
     let class = d.class;
-    let reading =
-        (class.category() == Category::Vehicle).then(|| vehicle_colour(image, d.bbox, exposure)).flatten();
+    let shorter_side = (d.bbox[2] - d.bbox[0]).min(d.bbox[3] - d.bbox[1]);
+    let big_enough = shorter_side >= *min_box.get(&class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX) as f32;
+    let reading = (class.category() == Category::Vehicle && big_enough)
+        .then(|| vehicle_colour(image, d.bbox, exposure))
+        .flatten();
     let (colour, colours) = match reading {
         Some(r) => (Some(r.top), colour_distribution(r.scores)),
         None => (None, Vec::new()),
@@ -370,11 +426,81 @@ fn coast(seen: &Observation, frame: &FrameMessage) -> Observation {
     }
 }
 
+/// Where an event came from in a batch: its closed events, or its notices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Event(usize),
+    Notice(usize),
+}
+
+/// The top-left corner of the thumbnail crop of `bbox`.
+fn thumbnail_origin(bbox: [f32; 4]) -> (u32, u32) {
+    let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    ((bbox[0] - w * THUMBNAIL_MARGIN).max(0.0) as u32, (bbox[1] - h * THUMBNAIL_MARGIN).max(0.0) as u32)
+}
+
+/// The best frame's box alone, cut from the thumbnail crop the track keeps (no frame is kept).
+fn tight_crop(track: &Track) -> Option<RgbImage> {
+    let crop = track.best_crop.as_ref()?;
+    let b = track.best.bbox;
+    let (x1, y1) = thumbnail_origin(b);
+    let (ox, oy) = ((b[0].max(0.0) as u32).saturating_sub(x1), (b[1].max(0.0) as u32).saturating_sub(y1));
+    let w = ((b[2] - b[0]) as u32).min(crop.width().saturating_sub(ox));
+    let h = ((b[3] - b[1]) as u32).min(crop.height().saturating_sub(oy));
+    (w > 0 && h > 0).then(|| image::imageops::crop_imm(crop, ox, oy, w, h).to_image())
+}
+
+/// Runs each crop classifier once over the crops it reads (one batch) and folds what it says
+/// into the events: colour fused with the namer's, a body type that replaces the detector's
+/// class when sure enough. A classifier that fails is logged and the events keep the namer's
+/// attributes: nothing is lost.
+fn classify_events(classifiers: &mut [Classifier], mut items: Vec<(&mut DetectedEvent, RgbImage)>) {
+    for classifier in classifiers {
+        let picked: Vec<usize> =
+            (0..items.len()).filter(|&i| classifier.reads(items[i].0.event.class, &items[i].1)).collect();
+        let crops: Vec<&RgbImage> = picked.iter().map(|&i| &items[i].1).collect();
+        let answers = match classifier.classify(&crops) {
+            Ok(answers) => answers,
+            Err(e) => {
+                tracing::warn!(classifier = %classifier.manifest.name, error = %e, "crop classifier failed; events keep the built-in attributes");
+                continue;
+            }
+        };
+        for (i, answer) in picked.into_iter().zip(answers) {
+            apply(&mut items[i].0.event, &answer, &classifier.manifest.name);
+        }
+    }
+}
+
+fn apply(event: &mut DetectionEvent, answer: &CropAttributes, model: &str) {
+    let a = &mut event.attributes;
+    if let Some((scores, weight)) = answer.colour {
+        let mut namer = [0f32; 11];
+        for c in &a.colours {
+            namer[Colour::ALL.iter().position(|k| *k == c.colour).expect("palette")] = c.score;
+        }
+        let fused = if a.colours.is_empty() {
+            fuse_colours(scores, scores, 0.0)
+        } else {
+            fuse_colours(namer, scores, weight)
+        };
+        a.colours = colour_distribution(fused);
+        a.colour = a.colours.first().map(|c| ColourAttribute { value: c.colour, confidence: c.score });
+    }
+    if let Some((class, score, sure)) = answer.body_type {
+        a.body_type = Some(BodyType { value: class, score, model: model.to_string() });
+        if sure {
+            event.class = class;
+            event.category = class.category();
+            event.taxonomy_label = class.taxonomy_label().to_string();
+        }
+    }
+}
+
 /// The best frame's box with some context around it.
 fn thumbnail_crop(image: &RgbImage, bbox: [f32; 4]) -> RgbImage {
     let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
-    let x1 = (bbox[0] - w * THUMBNAIL_MARGIN).max(0.0) as u32;
-    let y1 = (bbox[1] - h * THUMBNAIL_MARGIN).max(0.0) as u32;
+    let (x1, y1) = thumbnail_origin(bbox);
     let x2 = ((bbox[2] + w * THUMBNAIL_MARGIN) as u32).min(image.width()).max(x1 + 1);
     let y2 = ((bbox[3] + h * THUMBNAIL_MARGIN) as u32).min(image.height()).max(y1 + 1);
     image::imageops::crop_imm(image, x1, y1, x2 - x1, y2 - y1).to_image()

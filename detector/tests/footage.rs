@@ -24,6 +24,8 @@ fn detector() -> Detector {
         tracker: TrackerConfig::default(),
         motion: canvass_detector::MotionConfig::default(),
         scenes: Default::default(),
+        classifiers: Vec::new(),
+        min_attribute_box_px: canvass_detector::pipeline::default_min_attribute_box_px(),
     })
     .unwrap()
 }

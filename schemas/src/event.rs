@@ -188,7 +188,10 @@ pub struct Motion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attributes {
-    /// The most likely colour (the first of `colours`).
+    /// The colour the vehicle is named: the colour namer's answer (a paint colour wins once it
+    /// holds 30% of the votes, over the greys of glass and shadow), or with a crop classifier
+    /// the first of the fused distribution. `colours` can order differently when paint and
+    /// greys are close; search matches and ranks by `colours`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colour: Option<ColourAttribute>,
     /// The colour distribution, best first, scores summing to at most 1 (since v3): a near

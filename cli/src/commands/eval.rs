@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use canvass_detector::classifier::{Classifier, ClassifierManifest, fuse_colours};
 use canvass_detector::colour::{exposure_reference, vehicle_colour};
+use canvass_detector::confusions::drop_riders_read_as_cars;
 use canvass_detector::eval::{Labelled, Prediction, Report, evaluate};
+use canvass_detector::pipeline::DEFAULT_MIN_ATTRIBUTE_BOX_PX;
 use canvass_detector::{DetectorConfig, Manifest, Model};
-use canvass_schemas::{Category, Colour, ObjectClass};
+use canvass_schemas::{Category, Colour, ObjectClass, colour_distribution};
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
@@ -31,9 +34,13 @@ pub struct EvalArgs {
     /// `classes.txt` (one canvass class name per line, in index order).
     #[arg(long, value_name = "DIR")]
     yolo: Option<PathBuf>,
-    /// A second model set to compare with, by manifest name; repeat for several.
+    /// A second model set to compare with, by manifest name; repeat for several. [default: the
+    /// same models, when only --compare-classifier is given]
     #[arg(long, value_name = "NAME")]
     compare: Vec<String>,
+    /// The second set's crop classifiers, by manifest name. [default: none]
+    #[arg(long, value_name = "NAME")]
+    compare_classifier: Vec<String>,
     /// Write the report as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -58,14 +65,22 @@ pub fn run(args: EvalArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let config = args.detector.config(file);
     let (report, predictions) = run_set(&config, &set)?;
     let mut reports = vec![("models".to_string(), report)];
-    if !args.compare.is_empty() {
+    let mut names = vec![set_name(&config)];
+    if !args.compare.is_empty() || !args.compare_classifier.is_empty() {
         let mut other = args.detector.clone();
-        other.models = args.compare.clone();
-        let (compared, _) = run_set(&other.config(file), &set)?;
+        if !args.compare.is_empty() {
+            other.models = args.compare.clone();
+        }
+        other.classifiers = args.compare_classifier.clone();
+        let mut other_config = other.config(file);
+        // `config` falls back to the file's classifiers when none are named: the second set
+        // has exactly those given.
+        other_config.classifiers.retain(|p| args.compare_classifier.contains(&stem(p)));
+        let (compared, _) = run_set(&other_config, &set)?;
         reports.push(("compared".to_string(), compared));
+        names.push(set_name(&other_config));
     }
-    let names: Vec<String> = config.manifests.iter().map(|m| stem(m)).collect();
-    print_table(&reports, &names, &args.compare);
+    print_table(&reports, &names);
     if let Some(path) = &args.predictions {
         std::fs::write(path, serde_json::to_vec_pretty(&predictions)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -74,7 +89,7 @@ pub fn run(args: EvalArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         let json = match reports.as_slice() {
             [(_, only)] => serde_json::to_value(only)?,
             _ => serde_json::json!({ "models": reports[0].1, "compared": reports[1].1,
-                "model_names": names, "compared_names": args.compare }),
+                "model_names": names[0], "compared_names": names[1] }),
         };
         std::fs::write(path, serde_json::to_vec_pretty(&json)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -82,17 +97,33 @@ pub fn run(args: EvalArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The models and classifiers of a set, as the table names it.
+fn set_name(config: &DetectorConfig) -> String {
+    let models: Vec<String> = config.manifests.iter().map(|m| stem(m)).collect();
+    let classifiers: Vec<String> = config.classifiers.iter().map(|m| stem(m)).collect();
+    match classifiers.is_empty() {
+        true => models.join(", "),
+        false => format!("{} + classifiers {}", models.join(", "), classifiers.join(", ")),
+    }
+}
+
 fn stem(path: &Path) -> String {
     path.file_stem().unwrap_or_default().to_string_lossy().into_owned()
 }
 
-/// Runs every model of `config` on every image (as the pipeline would on a sampled frame, with
-/// the manifests' thresholds; no tracking) and scores the detections.
+/// Runs every model of `config` on every image as the pipeline would on a sampled frame (the
+/// manifests' thresholds, riders read as cars dropped, colour where the box is big enough, the
+/// crop classifiers; no tracking) and scores the detections.
 fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report, Vec<Prediction>)> {
     let mut models = Vec::new();
     for path in &config.manifests {
         let manifest = Manifest::load(path)?;
         models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
+    }
+    let mut classifiers = Vec::new();
+    for path in &config.classifiers {
+        let manifest = ClassifierManifest::load(path)?;
+        classifiers.push(Classifier::load(manifest, &config.models_dir, config.intra_threads)?);
     }
     let mut predictions = Vec::new();
     for (id, path) in &set.images {
@@ -100,15 +131,41 @@ fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report
             image::open(path).with_context(|| format!("cannot read the image {}", path.display()))?.to_rgb8();
         let exposure = exposure_reference(&image);
         for model in &mut models {
-            for d in model.detect(&image)? {
-                let colour = (d.class.category() == Category::Vehicle)
-                    .then(|| vehicle_colour(&image, d.bbox, exposure))
-                    .flatten()
-                    .map(|c| c.top.value);
+            for d in drop_riders_read_as_cars(model.detect(&image)?) {
                 let b = d.bbox;
+                let min_box =
+                    *config.min_attribute_box_px.get(&d.class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX);
+                let named = (d.class.category() == Category::Vehicle
+                    && (b[2] - b[0]).min(b[3] - b[1]) >= min_box as f32)
+                    .then(|| vehicle_colour(&image, b, exposure))
+                    .flatten();
+                let mut class = d.class;
+                // As the pipeline names it: the namer's colour, or the first of the fused
+                // distribution where a classifier spoke.
+                let mut colour = named.as_ref().map(|r| r.top.value);
+                let mut scores = named.map(|r| r.scores);
+                let crop = image::imageops::crop_imm(
+                    &image,
+                    b[0] as u32,
+                    b[1] as u32,
+                    (b[2] - b[0]) as u32,
+                    (b[3] - b[1]) as u32,
+                )
+                .to_image();
+                for classifier in classifiers.iter_mut().filter(|c| c.reads(d.class, &crop)) {
+                    let answer = classifier.classify(&[&crop])?.remove(0);
+                    if let Some((theirs, weight)) = answer.colour {
+                        let fused = scores.map_or(theirs, |ours| fuse_colours(ours, theirs, weight));
+                        colour = colour_distribution(fused).first().map(|c| c.colour);
+                        scores = Some(fused);
+                    }
+                    if let Some((body, _, true)) = answer.body_type {
+                        class = body;
+                    }
+                }
                 predictions.push(Prediction {
                     image_id: *id,
-                    class: d.class,
+                    class,
                     bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]],
                     score: d.score,
                     colour,
@@ -243,11 +300,11 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
-fn print_table(reports: &[(String, Report)], names: &[String], compared: &[String]) {
+fn print_table(reports: &[(String, Report)], names: &[String]) {
     let first = &reports[0].1;
-    println!("{} images; models: {}", first.images, names.join(", "));
-    if reports.len() > 1 {
-        println!("compared with: {}", compared.join(", "));
+    println!("{} images; models: {}", first.images, names[0]);
+    if let Some(other) = names.get(1) {
+        println!("compared with: {other}");
     }
     let mut classes: Vec<&String> = reports.iter().flat_map(|(_, r)| r.classes.keys()).collect();
     classes.sort();

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use canvass_detector::classifier::{Classifier, ClassifierManifest};
 use canvass_detector::{Manifest, Model};
 
 use crate::config::FileConfig;
@@ -29,6 +30,17 @@ fn manifest_paths(args: &DetectorArgs, file: &FileConfig) -> anyhow::Result<Vec<
     Ok(paths)
 }
 
+/// The manifest at `path` if it is a crop classifier's (`kind = "classifier"`).
+fn classifier(path: &std::path::Path) -> Option<ClassifierManifest> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let is_classifier =
+        text.parse::<toml::Table>().ok()?.get("kind").and_then(|k| k.as_str()) == Some("classifier");
+    // A classifier manifest that does not parse is reported as one, with its reason.
+    is_classifier
+        .then(|| ClassifierManifest::load(path))
+        .and_then(|r| r.map_err(|e| eprintln!("error: {e}")).ok())
+}
+
 pub fn run(command: ModelsCommand, file: &FileConfig) -> anyhow::Result<ExitCode> {
     match command {
         ModelsCommand::List(args) => list(&args, file),
@@ -40,6 +52,24 @@ fn list(args: &DetectorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for path in manifest_paths(args, file)? {
         let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        if let Some(c) = classifier(&path) {
+            let outputs: Vec<String> = c
+                .outputs
+                .iter()
+                .map(|o| format!("{} -> {} ({} labels)", o.name, o.attribute.name(), o.labels.len()))
+                .collect();
+            let applies: Vec<String> = c.applies_to.iter().map(canvass_schemas::wire_name).collect();
+            println!("{name}");
+            println!("  {} {} (crop classifier), reads {}", c.name, c.version, applies.join(", "));
+            println!(
+                "  file {} (sha256 {}...), licence {}",
+                c.file.display(),
+                &c.sha256[..12.min(c.sha256.len())],
+                c.licence
+            );
+            println!("  outputs {}", outputs.join(", "));
+            continue;
+        }
         match Manifest::load(&path) {
             Ok(m) => {
                 let mut mapped: Vec<String> = m.taxonomy.iter().map(|(k, v)| format!("{k}->{v:?}")).collect();
@@ -75,6 +105,25 @@ fn verify(args: &DetectorArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for path in manifest_paths(args, file)? {
         let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        if let Some(manifest) = classifier(&path) {
+            let started = Instant::now();
+            let result =
+                Classifier::load(manifest, &config.models_dir, config.intra_threads).and_then(|mut c| {
+                    let crop = image::RgbImage::from_pixel(64, 48, image::Rgb([128, 128, 128]));
+                    c.classify(&[&crop]).map(|_| ())
+                });
+            match result {
+                Ok(()) => println!(
+                    "ok     {name}: checksum matches, loaded and one crop classified in {:.0} ms",
+                    started.elapsed().as_secs_f64() * 1e3
+                ),
+                Err(e) => {
+                    println!("FAILED {name}: {e:#}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
         let result = Manifest::load(&path).map_err(anyhow::Error::from).and_then(|m| {
             let started = Instant::now();
             let mut model = Model::load(m, &config.models_dir, config.intra_threads)?;
