@@ -14,7 +14,7 @@ use image::codecs::jpeg::JpegEncoder;
 
 use crate::classifier::{Classifier, ClassifierManifest, CropAttributes, fuse_colours};
 use crate::colour::{exposure_reference, vehicle_colour};
-use crate::confusions::drop_riders_read_as_cars;
+use crate::confusions::resolve;
 use crate::manifest::Manifest;
 use crate::model::Model;
 use crate::motion::{MotionConfig, MotionGate};
@@ -227,7 +227,7 @@ impl Detector {
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
                 let observations: Vec<Observation> = if moved {
                     let found = detections[m].next().expect("one result per inferred frame");
-                    let seen: Vec<Observation> = drop_riders_read_as_cars(found)
+                    let seen: Vec<Observation> = resolve(found)
                         .into_iter()
                         .map(|d| observe(d, image, exposure, frame, min_box))
                         .collect();

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use canvass_detector::classifier::{Classifier, ClassifierManifest, fuse_colours};
 use canvass_detector::colour::{exposure_reference, vehicle_colour};
-use canvass_detector::confusions::drop_riders_read_as_cars;
+use canvass_detector::confusions;
 use canvass_detector::eval::{Labelled, Prediction, Report, evaluate};
 use canvass_detector::pipeline::DEFAULT_MIN_ATTRIBUTE_BOX_PX;
 use canvass_detector::{DetectorConfig, Manifest, Model};
@@ -131,7 +131,7 @@ fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report
             image::open(path).with_context(|| format!("cannot read the image {}", path.display()))?.to_rgb8();
         let exposure = exposure_reference(&image);
         for model in &mut models {
-            for d in drop_riders_read_as_cars(model.detect(&image)?) {
+            for d in confusions::resolve(model.detect(&image)?) {
                 let b = d.bbox;
                 let min_box =
                     *config.min_attribute_box_px.get(&d.class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX);
