@@ -189,6 +189,23 @@ impl Generator {
         }
     }
 
+    /// A colour distribution as the namer gives one: the named colour with 55-95% and a second
+    /// colour (drawn from the same mix) with most of the rest.
+    fn colours(&mut self, colour: Option<Colour>) -> Attributes {
+        let Some(top) = colour else { return Attributes::default() };
+        let share = (0.55 + 0.4 * self.rng.unit()) as f32;
+        let mut scores = [0f32; 11];
+        scores[Colour::ALL.iter().position(|c| *c == top).expect("palette")] = share;
+        if let Some(second) = COLOURS[self.rng.pick(&self.colour_weights)].0.filter(|c| *c != top) {
+            scores[Colour::ALL.iter().position(|c| *c == second).expect("palette")] = (1.0 - share) * 0.7;
+        }
+        Attributes {
+            colour: Some(ColourAttribute { value: top, confidence: share }),
+            colours: canvass_schemas::colour_distribution(scores),
+            ..Default::default()
+        }
+    }
+
     /// One event starting within `[hour_start, hour_start + 1h)`.
     fn event(&mut self, day_start: DateTime<Utc>, hour_start: DateTime<Utc>) -> DetectionEvent {
         let source = self.sources[self.rng.pick(&self.source_weights)].clone();
@@ -219,10 +236,7 @@ impl Generator {
             class,
             taxonomy_label: class.taxonomy_label().into(),
             model_class: wire_name(&class),
-            attributes: Attributes {
-                colour: colour.map(|value| ColourAttribute { value, confidence: 0.4 + 0.2 * confidence }),
-                ..Default::default()
-            },
+            attributes: self.colours(colour),
             confidence,
             mean_confidence: confidence * 0.85,
             frames,
@@ -346,8 +360,22 @@ fn sql(dir: &std::path::Path, query: &canvass_search::Query) -> String {
     if !query.classes.is_empty() {
         conditions.push(format!("class IN ({})", list(query.classes.iter().map(wire_name).collect())));
     }
-    if !query.colours.is_empty() {
-        conditions.push(format!("colour IN ({})", list(query.colours.iter().map(wire_name).collect())));
+    // Soft colours: the asked colour's share, as canvass ranks (f32 products, like canvass's).
+    let share = match query.colours.len() {
+        0 => None,
+        1 => Some(canvass_store::segment::colour_column(*query.colours.first().expect("one"))),
+        _ => Some(format!(
+            "GREATEST({})",
+            query
+                .colours
+                .iter()
+                .map(|c| canvass_store::segment::colour_column(*c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
+    if let Some(share) = &share {
+        conditions.push(format!("{share} >= {}::FLOAT", canvass_store::MIN_COLOUR_SCORE));
     }
     if !query.sources.is_empty() {
         conditions.push(format!("source_id IN ({})", list(query.sources.iter().cloned().collect())));
@@ -368,8 +396,9 @@ fn sql(dir: &std::path::Path, query: &canvass_search::Query) -> String {
     let filter = if conditions.is_empty() { "true".to_string() } else { conditions.join(" AND ") };
     format!(
         "SELECT event_id, count(*) OVER () AS total FROM read_parquet('{}/events/v1/*/*.parquet', \
-         hive_partitioning = true) WHERE {filter} ORDER BY confidence DESC, wall_start DESC, event_id LIMIT {PAGE}",
-        dir.display()
+         hive_partitioning = true) WHERE {filter} ORDER BY {rank} DESC, wall_start DESC, event_id LIMIT {PAGE}",
+        dir.display(),
+        rank = share.map_or("confidence".to_string(), |share| format!("confidence * {share}")),
     )
 }
 
