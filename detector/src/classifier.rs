@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::DetectorError;
 use crate::manifest::{InputSpec, ManifestError};
-use crate::model::{build_session, init_runtime, sha256_hex};
+use crate::model::{VerifiedFile, load_error, open_verified};
 use crate::preprocess::fill_input;
 
 /// Which attribute an output feeds.
@@ -162,23 +162,9 @@ impl Classifier {
         models_dir: &Path,
         intra_threads: usize,
     ) -> Result<Self, DetectorError> {
-        let env = init_runtime(None)?;
-        let path = models_dir.join(&manifest.file);
-        let load_error = |reason: String| DetectorError::ModelLoad {
-            model: manifest.name.clone(),
-            path: path.clone(),
-            reason,
-        };
-        let bytes = std::fs::read(&path).map_err(|e| load_error(e.to_string()))?;
-        let sha256 = sha256_hex(&bytes);
-        if sha256 != manifest.sha256 {
-            return Err(load_error(format!(
-                "checksum mismatch: the manifest says {}, the file is {sha256}",
-                manifest.sha256
-            )));
-        }
-        let session = build_session(env, &bytes, intra_threads)
-            .map_err(|e| load_error(format!("onnxruntime cannot load it: {e}")))?;
+        let VerifiedFile { session, .. } =
+            open_verified(&manifest.name, &manifest.file, &manifest.sha256, models_dir, intra_threads)?;
+        let load_error = load_error(&manifest.name, &models_dir.join(&manifest.file));
         let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
         if let Some(missing) = manifest.outputs.iter().find(|o| !outputs.contains(&o.name.as_str())) {
             return Err(load_error(format!(
@@ -270,6 +256,24 @@ impl Classifier {
             }
         }
         Ok(results)
+    }
+}
+
+/// A detection's colour scores (palette order) with a classifier's answer folded in: fused with
+/// the namer's by the output's weight, or the classifier's alone where the namer had none.
+pub fn fold_colour(namer: Option<[f32; 11]>, answer: &CropAttributes) -> Option<[f32; 11]> {
+    match (namer, answer.colour) {
+        (namer, None) => namer,
+        (Some(ours), Some((theirs, weight))) => Some(fuse_colours(ours, theirs, weight)),
+        (None, Some((theirs, _))) => Some(fuse_colours(theirs, theirs, 1.0)),
+    }
+}
+
+/// A detection's class with a classifier's answer: its body type when sure enough.
+pub fn fold_class(class: ObjectClass, answer: &CropAttributes) -> ObjectClass {
+    match answer.body_type {
+        Some((body, _, true)) => body,
+        _ => class,
     }
 }
 

@@ -111,27 +111,49 @@ pub struct Model {
     batchable: bool,
 }
 
+/// A model file a manifest names, checked against the manifest's SHA-256 and opened in ONNX
+/// Runtime.
+pub(crate) struct VerifiedFile {
+    pub session: Session,
+    pub sha256: String,
+}
+
+/// The error for a model `name` at `path` that cannot be used, and why.
+pub(crate) fn load_error(name: &str, path: &Path) -> impl Fn(String) -> DetectorError + use<> {
+    let (model, path) = (name.to_string(), path.to_path_buf());
+    move |reason| DetectorError::ModelLoad { model: model.clone(), path: path.clone(), reason }
+}
+
+/// Reads `file` under `models_dir`, checks it against `sha256` and opens a session on it.
+pub(crate) fn open_verified(
+    name: &str,
+    file: &Path,
+    sha256: &str,
+    models_dir: &Path,
+    intra_threads: usize,
+) -> Result<VerifiedFile, DetectorError> {
+    let env = init_runtime(None)?;
+    let path = models_dir.join(file);
+    let fail = load_error(name, &path);
+    let bytes = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
+    let actual = sha256_hex(&bytes);
+    if actual != sha256 {
+        return Err(fail(format!(
+            "checksum mismatch: the manifest says {sha256}, the file is {actual}; update the manifest for a new model"
+        )));
+    }
+    let session = build_session(env, &bytes, intra_threads)
+        .map_err(|e| fail(format!("onnxruntime cannot load it: {e}")))?;
+    Ok(VerifiedFile { session, sha256: actual })
+}
+
 impl Model {
     /// Loads the model a manifest describes from `models_dir`, checking its checksum, its class
     /// names (where the model carries them) and its output layout.
     pub fn load(manifest: Manifest, models_dir: &Path, intra_threads: usize) -> Result<Self, DetectorError> {
-        let env = init_runtime(None)?;
-        let path = models_dir.join(&manifest.file);
-        let load_error = |reason: String| DetectorError::ModelLoad {
-            model: manifest.name.clone(),
-            path: path.clone(),
-            reason,
-        };
-        let bytes = std::fs::read(&path).map_err(|e| load_error(e.to_string()))?;
-        let sha256 = sha256_hex(&bytes);
-        if sha256 != manifest.sha256 {
-            return Err(load_error(format!(
-                "checksum mismatch: the manifest says {}, the file is {sha256}; update the manifest for a new model",
-                manifest.sha256
-            )));
-        }
-        let session = build_session(env, &bytes, intra_threads)
-            .map_err(|e| load_error(format!("onnxruntime cannot load it: {e}")))?;
+        let VerifiedFile { session, sha256 } =
+            open_verified(&manifest.name, &manifest.file, &manifest.sha256, models_dir, intra_threads)?;
+        let load_error = load_error(&manifest.name, &models_dir.join(&manifest.file));
         let metadata_names =
             session.metadata().ok().and_then(|m| m.custom("names")).and_then(|t| parse_names_metadata(&t));
         if let Some(names) = metadata_names

@@ -12,8 +12,8 @@ use canvass_schemas::{
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 
-use crate::classifier::{Classifier, ClassifierManifest, CropAttributes, fuse_colours};
-use crate::colour::{exposure_reference, vehicle_colour};
+use crate::classifier::{Classifier, ClassifierManifest, CropAttributes, fold_class, fold_colour};
+use crate::colour::{ColourReading, exposure_reference, vehicle_colour};
 use crate::confusions::resolve;
 use crate::manifest::Manifest;
 use crate::model::Model;
@@ -44,6 +44,31 @@ pub struct DetectorConfig {
     /// Boxes whose shorter side is below this many pixels get no colour, by class (others:
     /// `DEFAULT_MIN_ATTRIBUTE_BOX_PX`). A two-wheeler's box is mostly its rider.
     pub min_attribute_box_px: BTreeMap<ObjectClass, u32>,
+}
+
+impl DetectorConfig {
+    /// The detectors and crop classifiers the manifests name, loaded and checked.
+    pub fn load_models(&self) -> Result<(Vec<Model>, Vec<Classifier>), DetectorError> {
+        let mut models = Vec::new();
+        for path in &self.manifests {
+            models.push(Model::load(Manifest::load(path)?, &self.models_dir, self.intra_threads)?);
+        }
+        let mut classifiers = Vec::new();
+        for path in &self.classifiers {
+            let manifest = ClassifierManifest::load(path)?;
+            classifiers.push(Classifier::load(manifest, &self.models_dir, self.intra_threads)?);
+        }
+        Ok((models, classifiers))
+    }
+
+    /// The colour of a detection, where it is a vehicle whose box is big enough to name one.
+    pub fn colour_of(&self, image: &RgbImage, d: &RawDetection, exposure: f32) -> Option<ColourReading> {
+        let shorter_side = (d.bbox[2] - d.bbox[0]).min(d.bbox[3] - d.bbox[1]);
+        let min = *self.min_attribute_box_px.get(&d.class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX);
+        (d.class.category() == Category::Vehicle && shorter_side >= min as f32)
+            .then(|| vehicle_colour(image, d.bbox, exposure))
+            .flatten()
+    }
 }
 
 /// The shorter side a box needs for its colour to be named, unless configured per class.
@@ -124,16 +149,7 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(config: DetectorConfig) -> Result<Self, DetectorError> {
-        let mut models = Vec::new();
-        for path in &config.manifests {
-            let manifest = Manifest::load(path)?;
-            models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
-        }
-        let mut classifiers = Vec::new();
-        for path in &config.classifiers {
-            let manifest = ClassifierManifest::load(path)?;
-            classifiers.push(Classifier::load(manifest, &config.models_dir, config.intra_threads)?);
-        }
+        let (models, classifiers) = config.load_models()?;
         Ok(Detector { models, classifiers, config, streams: HashMap::new(), inference_times: Vec::new() })
     }
 
@@ -222,14 +238,16 @@ impl Detector {
             let scene = self.config.scenes.get(&h.source_id);
             let zones = scene.map_or(&[][..], |s| &s.zones[..]);
             stream.frame_size = image.dimensions();
-            let min_box = &self.config.min_attribute_box_px;
             stream.last_sequence = Some(h.sequence);
             for (m, (model, tracker)) in self.models.iter().zip(&mut stream.trackers).enumerate() {
                 let observations: Vec<Observation> = if moved {
                     let found = detections[m].next().expect("one result per inferred frame");
                     let seen: Vec<Observation> = resolve(found)
                         .into_iter()
-                        .map(|d| observe(d, image, exposure, frame, min_box))
+                        .map(|d| {
+                            let reading = self.config.colour_of(image, &d, exposure);
+                            observe(d, reading, frame)
+                        })
                         .collect();
                     stream.coasting[m] = seen.clone();
                     seen
@@ -363,19 +381,8 @@ impl Detector {
     }
 }
 
-fn observe(
-    d: RawDetection,
-    image: &RgbImage,
-    exposure: f32,
-    frame: &FrameMessage,
-    min_box: &BTreeMap<ObjectClass, u32>,
-) -> Observation {
+fn observe(d: RawDetection, reading: Option<ColourReading>, frame: &FrameMessage) -> Observation {
     let class = d.class;
-    let shorter_side = (d.bbox[2] - d.bbox[0]).min(d.bbox[3] - d.bbox[1]);
-    let big_enough = shorter_side >= *min_box.get(&class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX) as f32;
-    let reading = (class.category() == Category::Vehicle && big_enough)
-        .then(|| vehicle_colour(image, d.bbox, exposure))
-        .flatten();
     let (colour, colours) = match reading {
         Some(r) => (Some(r.top), colour_distribution(r.scores)),
         None => (None, Vec::new()),
@@ -474,27 +481,24 @@ fn classify_events(classifiers: &mut [Classifier], mut items: Vec<(&mut Detected
 
 fn apply(event: &mut DetectionEvent, answer: &CropAttributes, model: &str) {
     let a = &mut event.attributes;
-    if let Some((scores, weight)) = answer.colour {
-        let mut namer = [0f32; 11];
-        for c in &a.colours {
-            namer[Colour::ALL.iter().position(|k| *k == c.colour).expect("palette")] = c.score;
-        }
-        let fused = if a.colours.is_empty() {
-            fuse_colours(scores, scores, 0.0)
-        } else {
-            fuse_colours(namer, scores, weight)
-        };
-        a.colours = colour_distribution(fused);
+    if answer.colour.is_some() {
+        let namer = (!a.colours.is_empty()).then(|| {
+            let mut scores = [0f32; 11];
+            for c in &a.colours {
+                scores[Colour::ALL.iter().position(|k| *k == c.colour).expect("palette")] = c.score;
+            }
+            scores
+        });
+        a.colours = fold_colour(namer, answer).map(colour_distribution).unwrap_or_default();
         a.colour = a.colours.first().map(|c| ColourAttribute { value: c.colour, confidence: c.score });
     }
-    if let Some((class, score, sure)) = answer.body_type {
+    if let Some((class, score, _)) = answer.body_type {
         a.body_type = Some(BodyType { value: class, score, model: model.to_string() });
-        if sure {
-            event.class = class;
-            event.category = class.category();
-            event.taxonomy_label = class.taxonomy_label().to_string();
-        }
     }
+    let class = fold_class(event.class, answer);
+    event.class = class;
+    event.category = class.category();
+    event.taxonomy_label = class.taxonomy_label().to_string();
 }
 
 /// The best frame's box with some context around it.

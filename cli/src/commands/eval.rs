@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use canvass_detector::classifier::{Classifier, ClassifierManifest, fuse_colours};
-use canvass_detector::colour::{exposure_reference, vehicle_colour};
+use canvass_detector::DetectorConfig;
+use canvass_detector::classifier::{fold_class, fold_colour};
+use canvass_detector::colour::exposure_reference;
 use canvass_detector::confusions;
 use canvass_detector::eval::{Labelled, Prediction, Report, evaluate};
-use canvass_detector::pipeline::DEFAULT_MIN_ATTRIBUTE_BOX_PX;
-use canvass_detector::{DetectorConfig, Manifest, Model};
-use canvass_schemas::{Category, Colour, ObjectClass, colour_distribution};
+use canvass_schemas::{Colour, ObjectClass, colour_distribution};
 
 use crate::config::FileConfig;
 use crate::detector_args::DetectorArgs;
@@ -115,16 +114,7 @@ fn stem(path: &Path) -> String {
 /// manifests' thresholds, riders read as cars dropped, colour where the box is big enough, the
 /// crop classifiers; no tracking) and scores the detections.
 fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report, Vec<Prediction>)> {
-    let mut models = Vec::new();
-    for path in &config.manifests {
-        let manifest = Manifest::load(path)?;
-        models.push(Model::load(manifest, &config.models_dir, config.intra_threads)?);
-    }
-    let mut classifiers = Vec::new();
-    for path in &config.classifiers {
-        let manifest = ClassifierManifest::load(path)?;
-        classifiers.push(Classifier::load(manifest, &config.models_dir, config.intra_threads)?);
-    }
+    let (mut models, mut classifiers) = config.load_models()?;
     let mut predictions = Vec::new();
     for (id, path) in &set.images {
         let image =
@@ -133,17 +123,12 @@ fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report
         for model in &mut models {
             for d in confusions::resolve(model.detect(&image)?) {
                 let b = d.bbox;
-                let min_box =
-                    *config.min_attribute_box_px.get(&d.class).unwrap_or(&DEFAULT_MIN_ATTRIBUTE_BOX_PX);
-                let named = (d.class.category() == Category::Vehicle
-                    && (b[2] - b[0]).min(b[3] - b[1]) >= min_box as f32)
-                    .then(|| vehicle_colour(&image, b, exposure))
-                    .flatten();
-                let mut class = d.class;
+                let named = config.colour_of(&image, &d, exposure);
                 // As the pipeline names it: the namer's colour, or the first of the fused
                 // distribution where a classifier spoke.
                 let mut colour = named.as_ref().map(|r| r.top.value);
                 let mut scores = named.map(|r| r.scores);
+                let mut class = d.class;
                 let crop = image::imageops::crop_imm(
                     &image,
                     b[0] as u32,
@@ -154,14 +139,11 @@ fn run_set(config: &DetectorConfig, set: &LabelledSet) -> anyhow::Result<(Report
                 .to_image();
                 for classifier in classifiers.iter_mut().filter(|c| c.reads(d.class, &crop)) {
                     let answer = classifier.classify(&[&crop])?.remove(0);
-                    if let Some((theirs, weight)) = answer.colour {
-                        let fused = scores.map_or(theirs, |ours| fuse_colours(ours, theirs, weight));
-                        colour = colour_distribution(fused).first().map(|c| c.colour);
-                        scores = Some(fused);
+                    if answer.colour.is_some() {
+                        scores = fold_colour(scores, &answer);
+                        colour = scores.and_then(|s| colour_distribution(s).first().map(|c| c.colour));
                     }
-                    if let Some((body, _, true)) = answer.body_type {
-                        class = body;
-                    }
+                    class = fold_class(class, &answer);
                 }
                 predictions.push(Prediction {
                     image_id: *id,
