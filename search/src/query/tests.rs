@@ -23,6 +23,7 @@ fn colour_and_object_words() {
     assert_eq!(q("sedan").classes, [Car].into());
     assert_eq!(q("motorbike").classes, [Motorcycle].into());
     assert_eq!(q("buses").classes, [Bus].into());
+    assert_eq!(q("vehicles").classes, q("vehicle").classes, "a plural class word is not filler");
     assert_eq!(q("Gray car").colours, [Colour::Grey].into());
 }
 

@@ -173,7 +173,6 @@ pub(super) const FILLER_WORDS: &[&str] = &[
     "colored",
     "colour",
     "color",
-    "vehicles",
     "type",
     "kind",
     "like",

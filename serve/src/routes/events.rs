@@ -340,7 +340,7 @@ pub(crate) fn find_event(
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventDetail {
-    /// The whole event, as stored (see `schemas/json/detection_event.v1.json`).
+    /// The whole event, as stored (see `schemas/json/detection_event.v3.json`).
     #[schema(value_type = Object)]
     pub event: DetectionEvent,
     pub thumbnail: String,
