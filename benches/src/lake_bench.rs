@@ -195,9 +195,9 @@ impl Generator {
         let Some(top) = colour else { return Attributes::default() };
         let share = (0.55 + 0.4 * self.rng.unit()) as f32;
         let mut scores = [0f32; 11];
-        scores[Colour::ALL.iter().position(|c| *c == top).expect("palette")] = share;
+        scores[top.index()] = share;
         if let Some(second) = COLOURS[self.rng.pick(&self.colour_weights)].0.filter(|c| *c != top) {
-            scores[Colour::ALL.iter().position(|c| *c == second).expect("palette")] = (1.0 - share) * 0.7;
+            scores[second.index()] = (1.0 - share) * 0.7;
         }
         Attributes {
             colour: Some(ColourAttribute { value: top, confidence: share }),

@@ -239,7 +239,7 @@ impl Classifier {
                         let mut palette = [0f32; 11];
                         for (target, s) in mapped {
                             let colour: Colour = named(target).expect("checked at load");
-                            palette[Colour::ALL.iter().position(|c| *c == colour).expect("palette")] += s;
+                            palette[colour.index()] += s;
                         }
                         result.colour = Some((palette, spec.weight));
                     }

@@ -159,8 +159,7 @@ pub fn vehicle_colour(frame: &RgbImage, bbox: [f32; 4], exposure: f32) -> Option
                 if (normalised > 0.97 && saturation < 0.1) || normalised < 0.1 { 0.3 } else { 1.0 };
             let weight = reliability * tent(x, x1, x2) * tent(y, y1, y2);
             for (colour, share) in soft_votes(hue, saturation, normalised, saturation * normalised) {
-                votes[PALETTE.iter().position(|c| *c == colour).expect("palette is complete")] +=
-                    weight * share;
+                votes[colour.index()] += weight * share;
             }
         }
     }
@@ -206,6 +205,11 @@ mod tests {
         RgbImage::from_pixel(40, 40, image::Rgb(rgb))
     }
 
+    /// A 40 px patch: `left` in its first `columns` columns, `right` in the rest.
+    fn split(left: [u8; 3], columns: u32, right: [u8; 3]) -> RgbImage {
+        RgbImage::from_fn(40, 40, |x, _| image::Rgb(if x < columns { left } else { right }))
+    }
+
     fn colour_of(rgb: [u8; 3], exposure: f32) -> Colour {
         vehicle_colour(&patch(rgb), [0.0, 0.0, 40.0, 40.0], exposure).unwrap().top.value
     }
@@ -239,12 +243,7 @@ mod tests {
     #[test]
     fn paint_beats_the_greys_of_glass_and_shadow() {
         // Half red paint, half grey glass: the paint wins, with less than full confidence.
-        let mut img = patch([200, 20, 25]);
-        for y in 0..40 {
-            for x in 0..20 {
-                img.put_pixel(x, y, image::Rgb([128, 128, 128]));
-            }
-        }
+        let img = split([128, 128, 128], 20, [200, 20, 25]);
         let reading = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap();
         let c = &reading.top;
         assert_eq!(c.value, Colour::Red);
@@ -254,23 +253,14 @@ mod tests {
         assert!(reading.scores[9] > 0.1, "the glass's grey keeps what is left: {:?}", reading.scores);
         assert!(c.confidence < 0.9 && c.confidence > 0.5, "{c:?}");
         // A few coloured pixels (a tail light) do not make a grey car red.
-        for y in 0..40 {
-            for x in 0..36 {
-                img.put_pixel(x, y, image::Rgb([128, 128, 128]));
-            }
-        }
+        let img = split([128, 128, 128], 36, [200, 20, 25]);
         assert_eq!(vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().top.value, Colour::Grey);
     }
 
     #[test]
     fn an_orange_red_taxi_answers_both_orange_and_red() {
         // Half the body reads orange, half a redder orange: both colours keep a real share.
-        let mut img = patch([235, 95, 20]);
-        for y in 0..40 {
-            for x in 0..20 {
-                img.put_pixel(x, y, image::Rgb([220, 45, 25]));
-            }
-        }
+        let img = split([220, 45, 25], 20, [235, 95, 20]);
         let scores = vehicle_colour(&img, [0.0, 0.0, 40.0, 40.0], 1.0).unwrap().scores;
         let (red, orange) = (scores[0], scores[1]);
         assert!(red > 0.3 && orange > 0.3, "red {red}, orange {orange}");

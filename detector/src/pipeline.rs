@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use canvass_schemas::{
-    Attributes, BestFrame, BodyType, BoundingBox, Category, Colour, ColourAttribute, DetectionEvent,
+    Attributes, BestFrame, BodyType, BoundingBox, Category, ColourAttribute, DetectionEvent,
     EVENT_SCHEMA_VERSION, EventId, FrameMessage, ImageEncoding, ObjectClass, TrackPhase, colour_distribution,
+    colour_scores,
 };
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
@@ -482,13 +483,7 @@ fn classify_events(classifiers: &mut [Classifier], mut items: Vec<(&mut Detected
 fn apply(event: &mut DetectionEvent, answer: &CropAttributes, model: &str) {
     let a = &mut event.attributes;
     if answer.colour.is_some() {
-        let namer = (!a.colours.is_empty()).then(|| {
-            let mut scores = [0f32; 11];
-            for c in &a.colours {
-                scores[Colour::ALL.iter().position(|k| *k == c.colour).expect("palette")] = c.score;
-            }
-            scores
-        });
+        let namer = (!a.colours.is_empty()).then(|| colour_scores(&a.colours));
         a.colours = fold_colour(namer, answer).map(colour_distribution).unwrap_or_default();
         a.colour = a.colours.first().map(|c| ColourAttribute { value: c.colour, confidence: c.score });
     }

@@ -104,6 +104,11 @@ impl Colour {
         [Red, Orange, Yellow, Green, Blue, Purple, Pink, Brown, White, Grey, Black]
     };
 
+    /// The colour's place in `ALL` (and in the lake's `colour_<name>` columns).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Whether the colour is a hue (paint) rather than white, grey or black.
     pub fn is_chromatic(self) -> bool {
         !matches!(self, Colour::White | Colour::Grey | Colour::Black)
@@ -233,6 +238,15 @@ pub fn colour_distribution(scores: [f32; 11]) -> Vec<ColourScore> {
 pub fn valid_zone_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The inverse of `colour_distribution`: per-colour scores in palette order.
+pub fn colour_scores(distribution: &[ColourScore]) -> [f32; 11] {
+    let mut scores = [0f32; 11];
+    for c in distribution {
+        scores[c.colour.index()] = c.score;
+    }
+    scores
 }
 
 /// The smallest angle between two compass headings, in degrees.
@@ -391,6 +405,17 @@ mod tests {
             .collect();
         in_all.sort();
         assert_eq!(in_all, in_schema);
+    }
+
+    #[test]
+    fn colours_index_their_place_in_the_palette_and_distributions_invert() {
+        for (i, colour) in Colour::ALL.iter().enumerate() {
+            assert_eq!(colour.index(), i, "{colour:?}");
+        }
+        let mut scores = [0f32; 11];
+        scores[1] = 0.6;
+        scores[9] = 0.3;
+        assert_eq!(colour_scores(&colour_distribution(scores)), scores);
     }
 
     #[test]

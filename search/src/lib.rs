@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use canvass_schemas::DetectionEvent;
 use canvass_store::{EventLake, Match, ObjectStore, RowView, ScanStats, StoreError};
 
-pub use query::{Near, Query, QueryError, absolute_time, parse, parse_in};
+pub use query::{Near, Query, QueryError, absolute_time, parse, parse_in, sources_within};
 use versions::Supersession;
 
 /// One page of results, best first.

@@ -19,7 +19,7 @@ use canvass_schemas::{Colour, DetectionEvent, ObjectClass, wire_name};
 use canvass_store::{MIN_COLOUR_SCORE, MotionFilter, Pruning, TimeOfDay};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
-pub use near::Near;
+pub use near::{Near, sources_within};
 use vocabulary::*;
 pub use when::absolute_time;
 use when::{clock_minutes, clock_text, local_day, parse_time, seconds};

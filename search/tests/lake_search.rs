@@ -94,7 +94,7 @@ fn a_newer_model_replaces_the_older_only_where_it_reprocessed() {
 fn coloured(n: u64, confidence: f32, scores: &[(canvass_schemas::Colour, f32)]) -> DetectionEvent {
     let mut all = [0f32; 11];
     for (colour, score) in scores {
-        all[canvass_schemas::Colour::ALL.iter().position(|c| c == colour).unwrap()] = *score;
+        all[colour.index()] = *score;
     }
     let mut e = event("cam", day(3), n, confidence, &model("aa"));
     e.attributes.colours = canvass_schemas::colour_distribution(all);

@@ -82,6 +82,24 @@ impl TimeOfDay {
     }
 }
 
+/// An event's motion from its lake columns: present where speed and dwell are (null for
+/// objects written before v3).
+pub fn motion_of(
+    direction: Option<FrameDirection>,
+    heading_deg: Option<f32>,
+    speed: Option<f32>,
+    dwell_s: Option<f32>,
+    zones: Option<&str>,
+) -> Option<Motion> {
+    Some(Motion {
+        direction,
+        heading_deg,
+        speed: speed?,
+        dwell_s: dwell_s?,
+        zones: zones.map(zones_from_text).unwrap_or_default(),
+    })
+}
+
 /// Zones as one text column: `name:el` per zone (`e` entered, `l` left), `;` between zones.
 pub fn zones_to_text(motion: &Motion) -> String {
     motion

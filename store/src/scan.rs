@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, TimestampMicrosecondType};
 use arrow_array::{Array, Float32Array, RecordBatch, StringArray};
-use canvass_schemas::{Motion, wire_name};
+use canvass_schemas::wire_name;
 use sha2::{Digest, Sha256};
 
-use crate::filters::{MIN_COLOUR_SCORE, zones_from_text};
+use crate::filters::{MIN_COLOUR_SCORE, motion_of};
 use crate::lake::Pruning;
 use crate::summary::SegmentSummary;
 use crate::{StoreError, ranged};
@@ -318,17 +318,9 @@ fn rows_matching(
                 fn text(a: Option<&StringArray>, r: usize) -> Option<&str> {
                     a.filter(|a| !a.is_null(r)).map(|a| a.value(r))
                 }
-                let motion = match (at(speed), at(dwell)) {
-                    (Some(speed), Some(dwell_s)) => Some(Motion {
-                        direction: text(direction, r)
-                            .and_then(|d| serde_json::from_value(serde_json::Value::String(d.into())).ok()),
-                        heading_deg: at(heading),
-                        speed,
-                        dwell_s,
-                        zones: text(zones, r).map(zones_from_text).unwrap_or_default(),
-                    }),
-                    _ => None,
-                };
+                let direction = text(direction, r)
+                    .and_then(|d| serde_json::from_value(serde_json::Value::String(d.into())).ok());
+                let motion = motion_of(direction, at(heading), at(speed), at(dwell), text(zones, r));
                 if !c.pruning.motion.accepts(motion.as_ref()) {
                     continue;
                 }

@@ -21,7 +21,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use crate::StoreError;
-use crate::filters::zones_from_text;
+use crate::filters::motion_of;
 
 fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -333,18 +333,13 @@ fn events_of(reader: ParquetRecordBatchReader) -> Result<Vec<DetectionEvent>, St
                         }),
                         _ => None,
                     },
-                    motion: match (float_at(&speed, r), float_at(&dwell, r)) {
-                        (Some(speed), Some(dwell_s)) => Some(Motion {
-                            direction: text_at(&direction, r)
-                                .map(|d| parse_name("direction", &d))
-                                .transpose()?,
-                            heading_deg: float_at(&heading, r),
-                            speed,
-                            dwell_s,
-                            zones: text_at(&zones, r).map(|z| zones_from_text(&z)).unwrap_or_default(),
-                        }),
-                        _ => None,
-                    },
+                    motion: motion_of(
+                        text_at(&direction, r).map(|d| parse_name("direction", &d)).transpose()?,
+                        float_at(&heading, r),
+                        float_at(&speed, r),
+                        float_at(&dwell, r),
+                        text_at(&zones, r).as_deref(),
+                    ),
                 },
                 confidence: confidence.value(r),
                 mean_confidence: mean_confidence.value(r),

@@ -180,5 +180,10 @@ fn rules_that_cannot_work_are_refused_at_start_with_the_reason() {
     assert!(refused(rule("people", "man with gun")).contains("people"));
     assert!(refused(rule("typo", "firarm")).contains("unknown word"));
     assert!(refused(rule("when", "firearm after:-1h")).contains("after:"));
+    assert!(
+        refused(rule("yesterday", "firearm yesterday")).contains("after:"),
+        "a day is a range in the past"
+    );
+    assert!(refused(rule("near", "firearm near main st")).contains("near"), "no registry to resolve it");
     assert!(refused(rule("bad name!", "firearm")).contains("name"));
 }

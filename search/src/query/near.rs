@@ -57,6 +57,15 @@ fn place_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The source ids of the cameras with footage registered within `radius_m` of a point.
+pub fn sources_within(cameras: &[Camera], lat: f64, lon: f64, radius_m: f64) -> BTreeSet<String> {
+    cameras
+        .iter()
+        .filter(|c| distance_m(lat, lon, c.registration.lat, c.registration.lon) <= radius_m)
+        .filter_map(|c| c.registration.source_id.clone())
+        .collect()
+}
+
 impl Near {
     /// `lat,lon[,radius]`, the radius in m or km (default 500 m).
     pub fn point(value: &str) -> Result<Near, String> {
@@ -93,13 +102,7 @@ impl Near {
 
     /// The source ids of the cameras with footage near here.
     fn sources(&self, cameras: &[Camera]) -> Result<BTreeSet<String>, String> {
-        let with_footage = || cameras.iter().filter(|c| c.registration.source_id.is_some());
-        let within = |lat: f64, lon: f64, radius: f64| -> BTreeSet<String> {
-            with_footage()
-                .filter(|c| distance_m(lat, lon, c.registration.lat, c.registration.lon) <= radius)
-                .filter_map(|c| c.registration.source_id.clone())
-                .collect()
-        };
+        let within = |lat: f64, lon: f64, radius: f64| sources_within(cameras, lat, lon, radius);
         match self {
             Near::Point { lat, lon, radius_m } => {
                 let found = within(*lat, *lon, *radius_m);

@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use super::blocking;
 use crate::error::{ApiError, Params};
 use crate::state::{Caller, Case, Service, case_of};
-use canvass_governance::registry::distance_m;
 
 pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
@@ -190,13 +189,7 @@ pub(crate) fn scoped_query(
             if !(radius.is_finite() && radius > 0.0 && radius <= 100_000.0) {
                 return Err(ApiError::bad_request("radius_m: metres, more than 0 and at most 100000"));
             }
-            let nearby: BTreeSet<String> = service
-                .registry
-                .all()?
-                .into_iter()
-                .filter(|c| distance_m(lat, lon, c.registration.lat, c.registration.lon) <= radius)
-                .filter_map(|c| c.registration.source_id)
-                .collect();
+            let nearby = canvass_search::sources_within(&service.registry.all()?, lat, lon, radius);
             query.sources = if query.sources.is_empty() {
                 nearby
             } else {
